@@ -24,9 +24,10 @@ func P(name, value string) Param { return Param{Name: name, Value: value} }
 
 // Engine runs ClickHouse SQL. Implementations are safe for concurrent use.
 //
-// Queries select only String, Int64, UInt64, Float64 and Bool columns (cast
-// decimals and dates with toString or toUnixTimestamp64Milli), so both engines
-// scan them into the same Go types: *string, *int64, *uint64, *float64, *bool.
+// Queries select only String, Int64, UInt64, Float64, Bool and Array(String)
+// columns, never Nullable ones (cast decimals and dates with toString or
+// toUnixTimestamp64Milli), so both engines scan them into the same Go types:
+// *string, *int64, *uint64, *float64, *bool and *[]string.
 type Engine interface {
 	// Exec runs a statement that returns no rows (DDL, INSERT ... SELECT).
 	Exec(ctx context.Context, query string, params ...Param) error

@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS accounts
     account_sub_type LowCardinality(String),
     nickname         String,
     status           LowCardinality(String),
+    content_hash     String,
     source           String,
     ingested_at      DateTime64(3, 'UTC')
 )
@@ -31,6 +32,7 @@ CREATE TABLE IF NOT EXISTS balances
     as_of                DateTime64(3, 'UTC'),
     credit_line_included Bool,
     credit_line          Decimal64(5),
+    content_hash         String,
     source               String,
     ingested_at          DateTime64(3, 'UTC')
 )
@@ -47,6 +49,7 @@ CREATE TABLE IF NOT EXISTS parties
     town          String,
     post_code     String,
     country       LowCardinality(String),
+    content_hash  String,
     source        String,
     ingested_at   DateTime64(3, 'UTC')
 )
@@ -74,6 +77,9 @@ CREATE TABLE IF NOT EXISTS transactions
     proprietary_issuer LowCardinality(String),
     category           LowCardinality(String),
     category_rule      LowCardinality(String),
+    -- SHA-256 of the row's content columns, in every table ingest writes:
+    -- a row whose key is stored with the same hash is not inserted again.
+    content_hash       String,
     source             String,
     ingested_at        DateTime64(3, 'UTC')
 )

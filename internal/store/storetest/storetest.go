@@ -1,0 +1,84 @@
+// Package storetest gives tests a real embedded ClickHouse: one chDB engine
+// per test binary (chDB allows one data directory per process) and a fresh,
+// migrated database per test.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/openbanking-insights/insights/internal/store"
+	"github.com/openbanking-insights/insights/internal/store/chdb"
+)
+
+var (
+	once    sync.Once
+	root    *chdb.Engine
+	rootErr error
+	dataDir string
+	counter atomic.Int64
+)
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_]+`)
+
+// New returns an engine on a new database, with all migrations applied,
+// dropped when the test ends. It fails the test when libchdb.so is missing.
+func New(t testing.TB) store.Engine {
+	t.Helper()
+	ctx := context.Background()
+	once.Do(openRoot)
+	if rootErr != nil {
+		t.Fatalf("embedded ClickHouse: %v", rootErr)
+	}
+
+	name := strings.ToLower(unsafeChars.ReplaceAllString(t.Name(), "_"))
+	if len(name) > 40 {
+		name = name[:40]
+	}
+	db := fmt.Sprintf("t%d_%s", counter.Add(1), name)
+	e, err := root.WithDatabase(ctx, db)
+	if err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	if err := store.Migrate(ctx, e, nil); err != nil {
+		t.Fatalf("migrate test database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db); err != nil {
+			t.Logf("drop test database %s: %v", db, err)
+		}
+		e.Close()
+	})
+	return e
+}
+
+func openRoot() {
+	dataDir, rootErr = os.MkdirTemp("", "insights-chdb-test-")
+	if rootErr != nil {
+		return
+	}
+	root, rootErr = chdb.Open(context.Background(), chdb.Config{
+		Path:     dataDir,
+		Database: "insights_test",
+		Library:  chdb.DefaultLibrary(),
+	})
+}
+
+// Main runs the tests of a package and then removes the engine's temporary
+// data directory. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if root != nil {
+		root.Close()
+	}
+	if dataDir != "" {
+		os.RemoveAll(dataDir)
+	}
+	os.Exit(code)
+}

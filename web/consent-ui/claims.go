@@ -1,0 +1,91 @@
+package consentui
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/openbanking-insights/insights"
+)
+
+// claimView is one claim as shown to the customer. Sentence is the exact
+// statement and value the client will receive. Note explains an unavailable
+// value, or names the data a value is based on.
+type claimView struct {
+	Sentence  string
+	Available bool
+	Note      string
+}
+
+// claimViews renders every claim result for client. It fails on a claim kind
+// it cannot put into words, because a customer must never approve sharing
+// something the page did not show.
+func claimViews(t translator, client string, results []insights.ClaimResult) ([]claimView, error) {
+	views := make([]claimView, 0, len(results))
+	for i, res := range results {
+		view, err := claimSentence(t, client, res)
+		if err != nil {
+			return nil, fmt.Errorf("claim %d: %w", i, err)
+		}
+		views = append(views, view)
+	}
+	return views, nil
+}
+
+func claimSentence(t translator, client string, res insights.ClaimResult) (claimView, error) {
+	req := res.Request
+	var label, unavailableNote string
+	switch req.Kind {
+	case insights.ClaimAgeOver:
+		label = t.T("claim.age.label", "age", req.MinimumAge)
+		unavailableNote = t.T("claim.age.unavailable", "client", client)
+	case insights.ClaimFundsAtLeast:
+		label = t.T("claim.funds.label",
+			"amount", t.Money(req.Amount, req.Currency),
+			"currency", t.CurrencyName(req.Currency))
+		unavailableNote = t.T("claim.funds.unavailable", "client", client, "currency", t.CurrencyName(req.Currency))
+	case insights.ClaimAddressMatches:
+		label = t.T("claim.address.label", "postcode", req.PostCode)
+		unavailableNote = t.T("claim.address.unavailable", "client", client)
+	case insights.ClaimNextSalaryDate:
+		label = t.T("claim.salary.label")
+		unavailableNote = t.T("claim.salary.unavailable", "client", client)
+	default:
+		return claimView{}, fmt.Errorf("no wording for claim kind %s", strconv.Quote(string(req.Kind)))
+	}
+
+	// A salary result without a date is no result, because an irregular
+	// income stream has no next payment to promise.
+	available := res.Available
+	if req.Kind == insights.ClaimNextSalaryDate && res.NextDate.IsZero() {
+		available = false
+	}
+	if !available {
+		return claimView{
+			Sentence: t.T("claim.sentence", "label", label, "value", t.T("value.unavailable")),
+			Note:     unavailableNote,
+		}, nil
+	}
+
+	view := claimView{Available: true}
+	switch req.Kind {
+	case insights.ClaimNextSalaryDate:
+		value := t.Date(res.NextDate)
+		if cadence, ok := t.catalog["cadence."+string(res.Cadence)]; ok {
+			value = t.T("claim.salary.value", "date", value, "cadence", cadence)
+		}
+		view.Sentence = t.T("claim.sentence", "label", label, "value", value)
+	default:
+		view.Sentence = t.T("claim.sentence", "label", label, "value", yesNo(t, res.Holds))
+	}
+	if req.Kind == insights.ClaimFundsAtLeast && !res.AsOf.IsZero() {
+		view.Note = t.T("claim.funds.asof", "datetime", t.DateTime(res.AsOf))
+	}
+	return view, nil
+}
+
+func yesNo(t translator, b bool) string {
+	if b {
+		return t.T("value.yes")
+	}
+	return t.T("value.no")
+}

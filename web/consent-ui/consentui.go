@@ -1,0 +1,157 @@
+// Package consentui serves the consent pages where a bank customer reviews a
+// client's attestation request and approves or denies it. Pages are rendered
+// on the server in English or Simplified Chinese and need no JavaScript.
+package consentui
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/openbanking-insights/insights"
+)
+
+// Service is the part of the consent lifecycle that the pages call. Its
+// errors are *insights.Error. The pages show not_found and conflict as such,
+// and any other error as an internal error without details.
+type Service interface {
+	// Customers returns the customer IDs offered by the development sign-in.
+	Customers(ctx context.Context) ([]string, error)
+	// Request returns one attestation request by ID.
+	Request(ctx context.Context, id string) (insights.AttestationRequest, error)
+	// Pending returns the requests waiting for this customer's decision.
+	Pending(ctx context.Context, customerID string) ([]insights.AttestationRequest, error)
+	// Preview derives, for this customer, the exact claim values a token
+	// would carry now.
+	Preview(ctx context.Context, customerID string, req insights.AttestationRequest) ([]insights.ClaimResult, error)
+	// Decide approves (issuing the token) or denies the request for this
+	// customer, binding an untaken request to them.
+	Decide(ctx context.Context, customerID, requestID string, approve bool) error
+}
+
+// Options configures the handler returned by New.
+type Options struct {
+	Service Service
+	// DevSignIn enables the development sign-in, where anyone can pick a
+	// customer from Service.Customers. When false, the handler serves no
+	// sign-in at all and every page needs an existing session.
+	DevSignIn bool
+	// SessionKey is the HMAC-SHA256 key of session cookies and CSRF tokens,
+	// at least 32 bytes. Anyone holding it can sign in as any customer.
+	SessionKey []byte
+	// SessionTTL is the lifetime of a session from sign-in. Zero means 15
+	// minutes.
+	SessionTTL time.Duration
+	// Logger receives one record per decision and one per server fault. Nil
+	// discards them.
+	Logger *slog.Logger
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+const (
+	minSessionKeyLen  = 32 // bytes: the output size of SHA-256, so the key is no weaker than the MAC
+	defaultSessionTTL = 15 * time.Minute
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed locales/*.json
+var localeFS embed.FS
+
+// handler serves every path under /consent/.
+type handler struct {
+	service   Service
+	devSignIn bool
+	sessions  sessionCodec
+	logger    *slog.Logger
+	now       func() time.Time
+	pages     map[string]*template.Template
+	catalogs  map[string]catalog // by locale tag, "en" and "zh-CN"
+	london    *time.Location
+	mux       *http.ServeMux
+}
+
+// New returns the consent UI handler. It expects the full request path, so
+// mount it at "/consent/" and "/consent" without stripping the prefix.
+func New(opts Options) (http.Handler, error) {
+	if opts.Service == nil {
+		return nil, errors.New("consentui: Options.Service is nil")
+	}
+	if len(opts.SessionKey) < minSessionKeyLen {
+		return nil, fmt.Errorf("consentui: Options.SessionKey is %d bytes, want at least %d", len(opts.SessionKey), minSessionKeyLen)
+	}
+	if opts.SessionTTL < 0 {
+		return nil, fmt.Errorf("consentui: Options.SessionTTL is %s, want a positive duration or 0 for the default", opts.SessionTTL)
+	}
+
+	h := &handler{
+		service:   opts.Service,
+		devSignIn: opts.DevSignIn,
+		logger:    opts.Logger,
+		now:       opts.Now,
+	}
+	ttl := opts.SessionTTL
+	if ttl == 0 {
+		ttl = defaultSessionTTL
+	}
+	h.sessions = newSessionCodec(opts.SessionKey, ttl)
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+
+	// Times are shown in UK time, the zone of the banks whose customers use
+	// these pages. The zone abbreviation is printed beside every time.
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		h.logger.Warn("consent UI shows times in UTC: time zone Europe/London not found", "error", err)
+		london = time.UTC
+	}
+	h.london = london
+
+	if h.catalogs, err = loadCatalogs(localeFS); err != nil {
+		return nil, fmt.Errorf("consentui: failed to load message catalogs: %w", err)
+	}
+	if h.pages, err = parsePages(templateFS); err != nil {
+		return nil, fmt.Errorf("consentui: failed to parse templates: %w", err)
+	}
+	h.routes()
+	return securityHeaders(http.NewCrossOriginProtection().Handler(h.mux)), nil
+}
+
+func (h *handler) routes() {
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embedded folder exists at compile time
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /consent/static/", http.StripPrefix("/consent/static/", staticFiles(static)))
+	mux.HandleFunc("GET /consent", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/consent/", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("GET /consent/{$}", h.handleList)
+	mux.HandleFunc("GET /consent/signin", h.handleSignInForm)
+	mux.HandleFunc("POST /consent/signin", h.handleSignIn)
+	mux.HandleFunc("POST /consent/signout", h.handleSignOut)
+	mux.HandleFunc("GET /consent/requests/{id}", h.handleRequest)
+	mux.HandleFunc("POST /consent/requests/{id}/approve", h.handleDecide(true))
+	mux.HandleFunc("POST /consent/requests/{id}/deny", h.handleDecide(false))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.renderMessage(w, r, http.StatusNotFound, "notfound")
+	})
+	h.mux = mux
+}
