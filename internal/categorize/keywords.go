@@ -1,0 +1,164 @@
+package categorize
+
+import (
+	"strings"
+
+	"github.com/openbanking-insights/insights"
+)
+
+// direction limits a rule to credits, debits or both. It always comes from
+// the sign of the amount, never from a bank transaction code.
+type direction int
+
+const (
+	eitherWay direction = iota
+	creditsOnly
+	debitsOnly
+)
+
+// keywordRule matches whole words or phrases in the normalised counterparty
+// and narrative. Phrases are written as NormalizeCounterparty leaves them:
+// upper case, no punctuation other than "&", and without the payment-type
+// words it strips (so "RETURNED" where the bank wrote "RETURNED DD").
+type keywordRule struct {
+	name      string // stable rule name, "text:..." or "merchant:..."
+	category  insights.Category
+	direction direction
+	phrases   []string
+}
+
+// obligationRules are tried in this order before the MCC of a non-card
+// payment and before merchantRules, and the first match wins. Own-account
+// transfers and refunds come first, so a refund is never taken for income of
+// another kind. Rent and council tax come before the names of firms.
+var obligationRules = []keywordRule{
+	{"text:own-account-transfer", insights.CategoryTransfer, eitherWay, []string{
+		"OWN ACCOUNT", "OWN ACC", "OWN ACCT", "TO SAVINGS", "FROM SAVINGS", "SAVINGS ACCOUNT",
+		"ISA TRANSFER", "TRANSFER TO ISA", "TRANSFER FROM ISA", "POT TRANSFER", "FROM POT", "TO POT",
+		"INTERNAL TRANSFER", "BETWEEN ACCOUNTS",
+	}},
+	{"text:refund", insights.CategoryRefund, creditsOnly, []string{
+		"REFUND", "REFUNDS", "REFUNDED", "RFND", "CASHBACK",
+	}},
+	{"text:bank-fees", insights.CategoryBankFees, debitsOnly, []string{
+		"OVERDRAFT FEE", "OVERDRAFT INTEREST", "OVERDRAFT CHARGE", "OVERDRAFT USAGE", "ARRANGED OVERDRAFT",
+		"UNARRANGED OVERDRAFT", "UNPAID ITEM FEE", "UNPAID ITEM CHARGE", "RETURNED ITEM FEE", "PAID ITEM FEE",
+		"ACCOUNT FEE", "MONTHLY ACCOUNT FEE", "MONTHLY FEE", "NON STERLING TRANSACTION FEE", "NON STERLING FEE",
+		"FOREIGN TRANSACTION FEE", "DEBIT INTEREST", "INTEREST CHARGED", "BANK CHARGES", "ACCOUNT CHARGES",
+	}},
+	{"text:returned-payment", insights.CategoryReturned, eitherWay, []string{
+		"UNPAID", "RETURNED", "RETURN OF PAYMENT", "PAYMENT RETURN", "REVERSAL", "REVERSED", "RECALL",
+		"RECALLED", "BOUNCED",
+	}},
+	{"text:interest", insights.CategoryInterest, creditsOnly, []string{
+		"INTEREST", "GROSS INTEREST", "CREDIT INTEREST", "INT PAID",
+	}},
+	{"text:cash", insights.CategoryCash, debitsOnly, []string{
+		"ATM", "CASH WITHDRAWAL", "CASHPOINT", "CASH MACHINE", "LINK ATM",
+	}},
+	{"text:pension", insights.CategoryPension, creditsOnly, []string{
+		"PENSION", "PENSIONS", "STATE PENSION", "ANNUITY",
+	}},
+	{"text:benefits", insights.CategoryBenefits, creditsOnly, []string{
+		"DWP", "UNIVERSAL CREDIT", "CHILD BENEFIT", "CHB", "TAX CREDIT", "TAX CREDITS", "NTC", "PIP",
+		"ESA", "JSA", "DLA", "CARERS ALLOWANCE", "ATTENDANCE ALLOWANCE", "HOUSING BENEFIT", "BENEFIT",
+		"BENEFITS", "SOCIAL SECURITY",
+	}},
+	// A credit from HMRC that is not child benefit or tax credits is a tax
+	// repayment.
+	{"text:hmrc-repayment", insights.CategoryRefund, creditsOnly, []string{"HMRC", "HM REVENUE"}},
+	{"text:salary", insights.CategorySalary, creditsOnly, []string{
+		"SALARY", "SALARIES", "WAGES", "WAGE", "PAYROLL", "NET PAY", "PAYSLIP",
+	}},
+	{"text:gambling-winnings", insights.CategoryOtherIncome, creditsOnly, gamblingNames},
+	{"text:council-tax", insights.CategoryCouncilTax, debitsOnly, []string{
+		"COUNCIL TAX", "CTAX", "C TAX",
+	}},
+	{"text:rent", insights.CategoryRent, debitsOnly, []string{
+		"RENT", "RENTS", "LANDLORD", "LETTINGS", "LETTING", "LETTING AGENT", "HOUSING ASSOCIATION",
+		"HOUSING ASSOC",
+	}},
+	{"text:mortgage", insights.CategoryMortgage, debitsOnly, []string{"MORTGAGE", "MORTGAGES", "MTG"}},
+	// A payment to a council named without "council tax" is nearly always
+	// council tax once rent has been ruled out.
+	{"text:council", insights.CategoryCouncilTax, debitsOnly, []string{"COUNCIL"}},
+	{"text:gambling", insights.CategoryGambling, debitsOnly, gamblingNames},
+	{"text:utilities", insights.CategoryUtilities, debitsOnly, []string{
+		// Energy.
+		"BRITISH GAS", "EDF", "EDF ENERGY", "E ON", "EON", "E ON NEXT", "OCTOPUS ENERGY", "OVO", "OVO ENERGY",
+		"SSE", "SCOTTISH POWER", "SCOTTISHPOWER", "NPOWER", "BULB", "UTILITA", "SHELL ENERGY", "ENERGY",
+		// Water.
+		"WATER", "THAMES WATER", "SEVERN TRENT", "ANGLIAN WATER", "UNITED UTILITIES", "YORKSHIRE WATER",
+		"SOUTHERN WATER", "WESSEX WATER", "WELSH WATER", "DWR CYMRU", "SCOTTISH WATER", "NORTHUMBRIAN WATER",
+		"SOUTH WEST WATER", "AFFINITY WATER",
+		// Broadband, phone and TV licence.
+		"BT", "BT GROUP", "VIRGIN MEDIA", "SKY", "SKY DIGITAL", "TALKTALK", "PLUSNET", "VODAFONE", "EE",
+		"O2", "THREE MOBILE", "H3G", "HYPEROPTIC", "COMMUNITY FIBRE", "GIFFGAFF", "TESCO MOBILE",
+		"TV LICENCE", "TV LICENSING",
+	}},
+	{"text:insurance", insights.CategoryInsurance, debitsOnly, []string{
+		"INSURANCE", "ASSURANCE", "INSURE", "AVIVA", "ADMIRAL", "DIRECT LINE", "LV", "AXA", "LEGAL & GENERAL",
+		"LEGAL AND GENERAL", "CHURCHILL", "HASTINGS DIRECT", "ZURICH", "VITALITY", "BUPA", "ROYAL LONDON",
+	}},
+	{"text:credit-card", insights.CategoryCreditCard, debitsOnly, []string{
+		"CREDIT CARD", "BARCLAYCARD", "AMEX", "AMERICAN EXPRESS", "MBNA", "CAPITAL ONE", "VANQUIS", "AQUA",
+		"TESCO BANK", "SAINSBURYS BANK",
+	}},
+	{"text:loans", insights.CategoryLoan, debitsOnly, []string{
+		"LOAN", "LOANS", "CAR FINANCE", "MOTOR FINANCE", "BLACK HORSE", "ZOPA", "NOVUNA", "KLARNA",
+		"CLEARPAY", "PAYPAL CREDIT", "STUDENT LOANS COMPANY", "SLC",
+	}},
+	{"text:hmrc-payment", insights.CategoryOther, debitsOnly, []string{"HMRC", "HM REVENUE"}},
+}
+
+// gamblingNames are UK betting, casino and lottery operators.
+var gamblingNames = []string{
+	"BET365", "WILLIAM HILL", "LADBROKES", "CORAL", "PADDY POWER", "BETFAIR", "SKY BET", "SKYBET",
+	"BETFRED", "NATIONAL LOTTERY", "CAMELOT", "POKERSTARS", "UNIBET", "BETWAY", "888", "TOMBOLA",
+}
+
+// merchantRules guess a spending category from a merchant's name. They are
+// the weakest signal: they apply to debits only, after every other rule, and
+// never to standing orders, which pay people and landlords rather than
+// shops.
+var merchantRules = []keywordRule{
+	{"merchant:eating-out", insights.CategoryEatingOut, debitsOnly, []string{
+		"MCDONALDS", "MCDONALD", "KFC", "BURGER KING", "NANDOS", "GREGGS", "PRET", "PRET A MANGER",
+		"STARBUCKS", "COSTA", "CAFFE NERO", "DELIVEROO", "JUST EAT", "UBER EATS", "PIZZA HUT", "DOMINOS",
+		"SUBWAY", "WAGAMAMA", "FIVE GUYS", "WETHERSPOON", "JD WETHERSPOON",
+	}},
+	{"merchant:groceries", insights.CategoryGroceries, debitsOnly, []string{
+		"TESCO", "TESCO STORES", "SAINSBURYS", "SAINSBURY", "ASDA", "MORRISONS", "WM MORRISON", "ALDI",
+		"LIDL", "WAITROSE", "CO OP", "COOP", "CO OPERATIVE", "ICELAND", "OCADO", "SPAR",
+	}},
+	{"merchant:transport", insights.CategoryTransport, debitsOnly, []string{
+		"UBER", "TFL", "TFL TRAVEL", "TRANSPORT FOR LONDON", "TRAINLINE", "NATIONAL RAIL", "LNER", "GWR",
+		"AVANTI", "STAGECOACH", "ARRIVA", "FIRST BUS", "ADDISON LEE", "BOLT", "SHELL", "BP", "ESSO", "TEXACO",
+		"RINGGO", "NCP", "PAYBYPHONE", "EASYJET", "RYANAIR", "BRITISH AIRWAYS",
+	}},
+	{"merchant:subscriptions", insights.CategorySubscriptions, debitsOnly, []string{
+		"NETFLIX", "SPOTIFY", "DISNEY PLUS", "DISNEYPLUS", "AMAZON PRIME", "PRIME VIDEO", "APPLE COM BILL",
+		"ITUNES", "YOUTUBE PREMIUM", "NOW TV", "NOWTV", "AUDIBLE", "PUREGYM", "THE GYM", "XBOX", "PLAYSTATION",
+	}},
+	{"merchant:shopping", insights.CategoryShopping, debitsOnly, []string{
+		"AMAZON", "AMZN", "AMZN MKTP", "EBAY", "ARGOS", "JOHN LEWIS", "PRIMARK", "ASOS", "CURRYS", "IKEA",
+		"BOOTS", "SUPERDRUG", "B&Q", "WILKO", "TK MAXX", "SPORTS DIRECT", "H&M", "ZARA",
+	}},
+}
+
+// match returns the first rule of rules whose direction fits and one of whose
+// phrases is a whole-word part of text. text must be padded with a space at
+// both ends.
+func match(rules []keywordRule, text string, credit bool) (keywordRule, bool) {
+	for _, r := range rules {
+		if r.direction == creditsOnly && !credit || r.direction == debitsOnly && credit {
+			continue
+		}
+		for _, p := range r.phrases {
+			if strings.Contains(text, " "+p+" ") {
+				return r, true
+			}
+		}
+	}
+	return keywordRule{}, false
+}

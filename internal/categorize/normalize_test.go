@@ -1,0 +1,71 @@
+package categorize
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNormalizeCounterparty_cases(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		{"card payment prefix and date", "CARD PAYMENT TO TESCO STORES 3297 ON 12 MAR", "TESCO STORES 3297"},
+		{"direct debit code and reference", "DD BRITISH GAS 850012345678", "BRITISH GAS"},
+		{"faster payment and limited", "FPI Acme Limited 1234567890 SALARY", "ACME LTD SALARY"},
+		{"apostrophe and masked card", "XXXX1234 Sainsbury's S/MKT", "SAINSBURYS S MKT"},
+		{"starred card number", "****1234 PRET A MANGER", "PRET A MANGER"},
+		{"standing order and numeric date", "SO MCDONALDS PROPERTY LTD RENT 01/06/2026", "MCDONALDS PROPERTY LTD RENT"},
+		{"iso date", "ACME LTD 2026-03-25 BGC", "ACME LTD"},
+		{"named date with year", "ACME LTD 25MAR26 WAGES", "ACME LTD WAGES"},
+		{"marketplace reference", "AMZN Mktp UK*AB12C3D4E", "AMZN MKTP UK"},
+		{"short numbers kept", "O2 UK 7 ELEVEN 888", "O2 UK 7 ELEVEN 888"},
+		{"ampersand kept", "Legal & General", "LEGAL & GENERAL"},
+		{"only noise", "DD 12345678", ""},
+		{"empty", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NormalizeCounterparty(tc.in); got != tc.want {
+				t.Errorf("NormalizeCounterparty(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNormalizePayer_descriptionFallback(t *testing.T) {
+	cases := []struct {
+		name, counterparty, description, want string
+	}{
+		{"counterparty wins", "Acme Ltd", "ACME SALARY MARCH", "ACME LTD"},
+		{"month names dropped", "", "ACME LTD SALARY MARCH", "ACME LTD SALARY"},
+		{"abbreviated month dropped", "", "ACME LTD SALARY APR 2026", "ACME LTD SALARY"},
+		{"payroll number dropped", "", "ACME LTD PAY 12 FPI", "ACME LTD PAY"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := normalizePayer(tc.counterparty, tc.description); got != tc.want {
+				t.Errorf("normalizePayer(%q, %q) = %q, want %q", tc.counterparty, tc.description, got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzNormalizeCounterparty checks that normalising is stable: a normalised
+// name normalises to itself, and contains no lower case or doubled spaces.
+func FuzzNormalizeCounterparty(f *testing.F) {
+	for _, s := range []string{
+		"CARD PAYMENT TO TESCO STORES 3297 ON 12 MAR", "DD BRITISH GAS 850012345678",
+		"XXXX1234 Sainsbury's S/MKT", "AMZN Mktp UK*AB12C3D4E", "SO SO SO", "PAYMENT TO CARD PAYMENT TO X",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		once := NormalizeCounterparty(s)
+		if twice := NormalizeCounterparty(once); twice != once {
+			t.Errorf("NormalizeCounterparty not stable: %q -> %q -> %q", s, once, twice)
+		}
+		if strings.Contains(once, "  ") || strings.TrimSpace(once) != once {
+			t.Errorf("NormalizeCounterparty(%q) = %q has stray spaces", s, once)
+		}
+	})
+}
