@@ -1,0 +1,70 @@
+package consent
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/attest"
+	"github.com/openbanking-insights/insights/internal/store"
+)
+
+// CustomerDirectory lists the customers whose data the service holds.
+type CustomerDirectory interface {
+	Customers(ctx context.Context) ([]string, error)
+}
+
+func (s *Service) storeAttestation(ctx context.Context, req insights.AttestationRequest, customerID, jti, subject, token string,
+	names []string, issuedAt, expiresAt time.Time) error {
+	err := s.Engine.Exec(ctx, `INSERT INTO attestations
+    (jti, request_id, client_id, customer_id, subject, claim_names, token, issued_at, expires_at)
+VALUES ({jti:String}, {id:String}, {client:String}, {customer:String}, {subject:String},
+    arrayFilter(x -> x != '', splitByChar(',', {names:String})), {token:String},
+    fromUnixTimestamp64Milli({issued:Int64}, 'UTC'), fromUnixTimestamp64Milli({expires:Int64}, 'UTC'))`,
+		store.P("jti", jti), store.P("id", req.ID), store.P("client", req.ClientID), store.P("customer", customerID),
+		store.P("subject", subject), store.P("names", strings.Join(names, ",")), store.P("token", token),
+		store.P("issued", millis(issuedAt)), store.P("expires", millis(expiresAt)))
+	if err != nil {
+		return fmt.Errorf("store attestation %s of request %s: %w", jti, req.ID, err)
+	}
+	return nil
+}
+
+// attestation returns the newest token issued for a request.
+func (s *Service) attestation(ctx context.Context, requestID string) (*Attestation, error) {
+	rows, err := s.Engine.Query(ctx, `SELECT jti, token, claim_names,
+    toUnixTimestamp64Milli(issued_at), toUnixTimestamp64Milli(expires_at)
+FROM attestations FINAL WHERE request_id = {id:String} ORDER BY issued_at DESC LIMIT 1`, store.P("id", requestID))
+	if err != nil {
+		return nil, fmt.Errorf("read attestation of request %s: %w", requestID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read attestation of request %s: %w", requestID, err)
+		}
+		return nil, fmt.Errorf("request %s is issued but has no stored attestation", requestID)
+	}
+	var a Attestation
+	var issued, expires int64
+	if err := rows.Scan(&a.JTI, &a.Token, &a.ClaimNames, &issued, &expires); err != nil {
+		return nil, fmt.Errorf("read attestation of request %s: %w", requestID, err)
+	}
+	a.IssuedAt, a.ExpiresAt = time.UnixMilli(issued).UTC(), time.UnixMilli(expires).UTC()
+	return &a, nil
+}
+
+// claimNames returns the token claim names of claims, for the audit log.
+func claimNames(claims []insights.ClaimRequest) []string {
+	out := make([]string, 0, len(claims))
+	for _, c := range claims {
+		name, err := attest.ClaimName(c)
+		if err != nil {
+			name = string(c.Kind)
+		}
+		out = append(out, name)
+	}
+	return out
+}

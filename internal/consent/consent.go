@@ -1,0 +1,50 @@
+// Package consent runs the attestation request lifecycle and the client
+// registry on the storage engine:
+//
+//	requested → approved | denied | expired; approved → issued → revoked | expired
+//
+// Each step is an append-only event in consent_events; the state of a
+// request is its latest event. A token is issued only when the customer
+// approves, only for the client that asked, and only for the claims it asked.
+package consent
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/attest"
+	"github.com/openbanking-insights/insights/internal/store"
+)
+
+// ClaimDeriver computes claim values for a customer from stored data.
+type ClaimDeriver interface {
+	Derive(ctx context.Context, customerID string, reqs []insights.ClaimRequest, now time.Time) ([]insights.ClaimResult, error)
+}
+
+// Service is the consent lifecycle and client registry.
+type Service struct {
+	Engine store.Engine
+	Claims ClaimDeriver
+	// Directory lists customers for the development sign-in; nil lists none.
+	Directory CustomerDirectory
+	Issuer    *attest.Issuer
+	Logger    *slog.Logger
+	Now       func() time.Time
+	BaseURL   string // public URL of the service, for consent links
+
+	// RequestTTL is how long a customer has to decide; 0 means 15 minutes.
+	RequestTTL time.Duration
+	// TokenLifetime is how long an issued token is valid; 0 means 10 minutes.
+	TokenLifetime time.Duration
+}
+
+// Attestation is an issued token as its client may fetch it.
+type Attestation struct {
+	Token      string
+	JTI        string
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
+	ClaimNames []string
+}

@@ -1,0 +1,270 @@
+package consent
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/store"
+)
+
+// Event names in consent_events. "opened" binds a request to the customer
+// who signed in and opened it; it changes no state.
+const (
+	eventRequested = "requested"
+	eventOpened    = "opened"
+	eventApproved  = "approved"
+	eventDenied    = "denied"
+	eventIssued    = "issued"
+)
+
+const (
+	defaultRequestTTL    = 15 * time.Minute
+	defaultTokenLifetime = 10 * time.Minute
+	maxClaimsPerRequest  = 10
+)
+
+// claimSpec is the stored form of a ClaimRequest: the client's
+// specification, never a derived value.
+type claimSpec struct {
+	Kind       insights.ClaimKind `json:"kind"`
+	MinimumAge int                `json:"minimum_age,omitempty"`
+	Amount     string             `json:"amount,omitempty"`
+	Currency   string             `json:"currency,omitempty"`
+	PostCode   string             `json:"post_code,omitempty"`
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Service) requestTTL() time.Duration {
+	if s.RequestTTL > 0 {
+		return s.RequestTTL
+	}
+	return defaultRequestTTL
+}
+
+func (s *Service) tokenLifetime() time.Duration {
+	if s.TokenLifetime > 0 {
+		return s.TokenLifetime
+	}
+	return defaultTokenLifetime
+}
+
+// ConsentURL returns the page where the customer decides on a request.
+func (s *Service) ConsentURL(requestID string) string {
+	return strings.TrimRight(s.BaseURL, "/") + "/consent/requests/" + requestID
+}
+
+// CreateRequest records a client's request for claims. The client may ask
+// only for claim kinds it is registered for.
+func (s *Service) CreateRequest(ctx context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest) (insights.AttestationRequest, error) {
+	if err := checkRequest(client, purpose, claims); err != nil {
+		return insights.AttestationRequest{}, err
+	}
+	id, err := randomID("req_", 16)
+	if err != nil {
+		return insights.AttestationRequest{}, err
+	}
+
+	now := s.now()
+	req := insights.AttestationRequest{
+		ID: id, ClientID: client.ID, ClientName: client.Name, Purpose: purpose, Claims: claims,
+		Status: insights.RequestPending, CreatedAt: now.Truncate(time.Millisecond),
+		ExpiresAt: now.Add(s.requestTTL()).Truncate(time.Millisecond), TokenLifetime: s.tokenLifetime(),
+	}
+	spec, err := encodeClaims(claims)
+	if err != nil {
+		return insights.AttestationRequest{}, err
+	}
+	ev := event{RequestID: id, Seq: 1, Name: eventRequested, ClientID: client.ID, Purpose: purpose,
+		Claims: spec, Actor: "client:" + client.ID, At: now, ExpiresAt: req.ExpiresAt}
+	if err := s.appendEvent(ctx, ev, claimNames(claims)); err != nil {
+		return insights.AttestationRequest{}, err
+	}
+	s.logger().Info("attestation requested", "request_id", id, "client_id", client.ID, "claims", claimNames(claims))
+	return req, nil
+}
+
+func checkRequest(client insights.Client, purpose string, claims []insights.ClaimRequest) error {
+	if p := strings.TrimSpace(purpose); p == "" || len(p) > 200 {
+		return insights.Errorf(insights.ErrInvalid, "purpose must be 1 to 200 characters")
+	}
+	if len(claims) == 0 || len(claims) > maxClaimsPerRequest {
+		return insights.Errorf(insights.ErrInvalid, "a request must ask for 1 to %d claims", maxClaimsPerRequest)
+	}
+	for i, c := range claims {
+		if !allowed(client, c.Kind) {
+			return insights.Errorf(insights.ErrForbidden, "claims[%d]: client %s is not registered for claim kind %s", i, client.ID, c.Kind)
+		}
+	}
+	return nil
+}
+
+func allowed(client insights.Client, kind insights.ClaimKind) bool {
+	for _, k := range client.AllowedClaims {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// ClientRequest returns one of the client's own requests and, once issued,
+// its token. Another client's request is reported as not found.
+func (s *Service) ClientRequest(ctx context.Context, client insights.Client, id string) (insights.AttestationRequest, *Attestation, error) {
+	req, err := s.Request(ctx, id)
+	if err != nil {
+		return req, nil, err
+	}
+	if req.ClientID != client.ID {
+		return insights.AttestationRequest{}, nil, insights.Errorf(insights.ErrNotFound, "attestation request %s not found", id)
+	}
+	if req.Status != insights.RequestIssued {
+		return req, nil, nil
+	}
+	att, err := s.attestation(ctx, id)
+	return req, att, err
+}
+
+// Request returns a request by id, with its current status. A pending
+// request past its expiry is reported as expired.
+func (s *Service) Request(ctx context.Context, id string) (insights.AttestationRequest, error) {
+	reqs, err := s.queryRequests(ctx, "WHERE request_id = {id:String}", "", store.P("id", id))
+	if err != nil {
+		return insights.AttestationRequest{}, err
+	}
+	if len(reqs) == 0 {
+		return insights.AttestationRequest{}, insights.Errorf(insights.ErrNotFound, "attestation request %s not found", id)
+	}
+	return reqs[0], nil
+}
+
+// Pending returns the customer's requests that await a decision: those the
+// customer opened and has not yet approved or denied.
+func (s *Service) Pending(ctx context.Context, customerID string) ([]insights.AttestationRequest, error) {
+	reqs, err := s.queryRequests(ctx,
+		"WHERE request_id IN (SELECT request_id FROM consent_events WHERE customer_id = {customer:String})",
+		"HAVING status = 'requested'", store.P("customer", customerID))
+	if err != nil {
+		return nil, err
+	}
+	var out []insights.AttestationRequest
+	for _, r := range reqs {
+		if r.Status == insights.RequestPending {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// queryRequests reads requests folded from their events. Fields set once
+// come from the first event; the customer from the first event naming one;
+// the status from the latest event that changes state.
+func (s *Service) queryRequests(ctx context.Context, where, having string, params ...store.Param) ([]insights.AttestationRequest, error) {
+	query := `SELECT request_id,
+    argMaxIf(event, seq, event != 'opened') AS status,
+    argMin(client_id, seq), argMin(purpose, seq), argMin(claims, seq),
+    argMinIf(customer_id, seq, customer_id != ''),
+    toUnixTimestamp64Milli(argMin(at, seq)), toUnixTimestamp64Milli(argMin(expires_at, seq)),
+    toInt64(max(seq))
+FROM consent_events FINAL ` + where + `
+GROUP BY request_id ` + having + `
+ORDER BY min(at), request_id`
+	rows, err := s.Engine.Query(ctx, query, params...)
+	if err != nil {
+		return nil, fmt.Errorf("read attestation requests: %w", err)
+	}
+	defer rows.Close()
+
+	var out []insights.AttestationRequest
+	for rows.Next() {
+		var r insights.AttestationRequest
+		var status, spec string
+		var created, expires, seq int64
+		if err := rows.Scan(&r.ID, &status, &r.ClientID, &r.Purpose, &spec, &r.CustomerID, &created, &expires, &seq); err != nil {
+			return nil, fmt.Errorf("read attestation requests: %w", err)
+		}
+		if r.Claims, err = decodeClaims(spec); err != nil {
+			return nil, fmt.Errorf("attestation request %s: %w", r.ID, err)
+		}
+		r.Status = insights.RequestStatus(status)
+		r.CreatedAt = time.UnixMilli(created).UTC()
+		r.ExpiresAt = time.UnixMilli(expires).UTC()
+		r.TokenLifetime = s.tokenLifetime()
+		if r.Status == insights.RequestPending && !s.now().Before(r.ExpiresAt) {
+			r.Status = insights.RequestExpired
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read attestation requests: %w", err)
+	}
+	return s.withClientNames(ctx, out)
+}
+
+func (s *Service) withClientNames(ctx context.Context, reqs []insights.AttestationRequest) ([]insights.AttestationRequest, error) {
+	names := map[string]string{}
+	for i, r := range reqs {
+		name, ok := names[r.ClientID]
+		if !ok {
+			c, err := s.Client(ctx, r.ClientID)
+			if err != nil {
+				return nil, fmt.Errorf("attestation request %s: %w", r.ID, err)
+			}
+			name = c.Name
+			names[r.ClientID] = name
+		}
+		reqs[i].ClientName = name
+	}
+	return reqs, nil
+}
+
+func encodeClaims(claims []insights.ClaimRequest) (string, error) {
+	specs := make([]claimSpec, len(claims))
+	for i, c := range claims {
+		specs[i] = claimSpec{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode}
+		if c.Kind == insights.ClaimFundsAtLeast {
+			specs[i].Amount = c.Amount.String()
+		}
+	}
+	b, err := json.Marshal(specs)
+	if err != nil {
+		return "", fmt.Errorf("encode claims: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeClaims(spec string) ([]insights.ClaimRequest, error) {
+	var specs []claimSpec
+	if err := json.Unmarshal([]byte(spec), &specs); err != nil {
+		return nil, fmt.Errorf("decode stored claims: %w", err)
+	}
+	out := make([]insights.ClaimRequest, len(specs))
+	for i, c := range specs {
+		out[i] = insights.ClaimRequest{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode}
+		if c.Amount != "" {
+			amount, err := insights.ParseSignedAmount(c.Amount)
+			if err != nil {
+				return nil, fmt.Errorf("stored claim %d amount: %w", i, err)
+			}
+			out[i].Amount = amount
+		}
+	}
+	return out, nil
+}
