@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/store"
@@ -102,7 +103,7 @@ func (s *Service) CreateRequest(ctx context.Context, client insights.Client, pur
 }
 
 func checkRequest(client insights.Client, purpose string, claims []insights.ClaimRequest) error {
-	if p := strings.TrimSpace(purpose); p == "" || len(p) > 200 {
+	if p := strings.TrimSpace(purpose); p == "" || utf8.RuneCountInString(p) > 200 {
 		return insights.Errorf(insights.ErrInvalid, "purpose must be 1 to 200 characters")
 	}
 	if len(claims) == 0 || len(claims) > maxClaimsPerRequest {

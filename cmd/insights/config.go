@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/openbanking-insights/insights/internal/store"
+	"github.com/openbanking-insights/insights/internal/store/chdb"
+	"github.com/openbanking-insights/insights/internal/store/chserver"
+)
+
+// storageConfig selects and opens the storage engine.
+type storageConfig struct {
+	DataDir  string // holds the embedded engine's data, keys and secrets
+	DSN      string // clickhouse://... selects a ClickHouse server instead of the embedded engine
+	Library  string // libchdb.so
+	Database string
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func (c *storageConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data", envOr("INSIGHTS_DATA_DIR", ".data"),
+		"data directory: embedded ClickHouse data, signing keys and secrets (env INSIGHTS_DATA_DIR)")
+	fs.StringVar(&c.DSN, "storage", envOr("INSIGHTS_STORAGE_DSN", ""),
+		"clickhouse://user:password@host:9000/database to use a ClickHouse server; empty uses the embedded engine (env INSIGHTS_STORAGE_DSN)")
+	fs.StringVar(&c.Library, "chdb-lib", chdb.DefaultLibrary(),
+		"path of libchdb.so for the embedded engine (env INSIGHTS_CHDB_LIB)")
+	fs.StringVar(&c.Database, "database", envOr("INSIGHTS_DATABASE", "insights"),
+		"ClickHouse database of the embedded engine (env INSIGHTS_DATABASE)")
+}
+
+func (c *storageConfig) validate() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("-data (INSIGHTS_DATA_DIR) must not be empty")
+	}
+	if c.DSN != "" && !strings.HasPrefix(c.DSN, "clickhouse://") {
+		return fmt.Errorf("-storage (INSIGHTS_STORAGE_DSN) must start with clickhouse://")
+	}
+	return nil
+}
+
+// open opens the engine and applies pending migrations.
+func (c *storageConfig) open(ctx context.Context, logger *slog.Logger) (store.Engine, error) {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+
+	var engine store.Engine
+	var err error
+	if c.DSN != "" {
+		engine, err = chserver.Open(ctx, c.DSN, logger)
+	} else {
+		engine, err = chdb.Open(ctx, chdb.Config{
+			Path: filepath.Join(c.DataDir, "chdb"), Database: c.Database, Library: c.Library, Logger: logger,
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	if err := store.Migrate(ctx, engine, logger); err != nil {
+		engine.Close()
+		return nil, fmt.Errorf("migrate storage: %w", err)
+	}
+	return engine, nil
+}
+
+// parseFlags parses args, turning -h into a clean exit and flag errors into
+// exit status 2.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(os.Stderr)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitError{code: 0, msg: ""}
+		}
+		return exitError{code: 2, msg: ""}
+	}
+	return nil
+}

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/openbanking-insights/insights/internal/api"
+	"github.com/openbanking-insights/insights/internal/attest"
+	"github.com/openbanking-insights/insights/internal/consent"
+	"github.com/openbanking-insights/insights/internal/derive"
+	"github.com/openbanking-insights/insights/internal/store"
+	consentui "github.com/openbanking-insights/insights/web/consent-ui"
+)
+
+// serveConfig is the configuration of `insights serve`.
+type serveConfig struct {
+	Storage storageConfig
+	Addr    string
+	// BaseURL is the public URL of the service: the "iss" of tokens and
+	// the origin of consent links. Empty means http://Addr.
+	BaseURL       string
+	DevSignIn     bool
+	RequestTTL    time.Duration
+	TokenLifetime time.Duration
+	SessionTTL    time.Duration
+}
+
+func (c *serveConfig) register(fs *flag.FlagSet) {
+	c.Storage.register(fs)
+	fs.StringVar(&c.Addr, "addr", envOr("INSIGHTS_ADDR", "127.0.0.1:8080"), "address to listen on (env INSIGHTS_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", envOr("INSIGHTS_BASE_URL", ""),
+		"public URL of the service, used as token issuer and in consent links; empty means http://ADDR (env INSIGHTS_BASE_URL)")
+	fs.BoolVar(&c.DevSignIn, "dev-signin", envOr("INSIGHTS_DEV_SIGNIN", "") == "true",
+		"enable the development sign-in, where anyone may act as any demo customer; never in production (env INSIGHTS_DEV_SIGNIN=true)")
+	fs.DurationVar(&c.RequestTTL, "request-ttl", 15*time.Minute, "how long a customer has to decide on a request")
+	fs.DurationVar(&c.TokenLifetime, "token-lifetime", 10*time.Minute, "how long an issued token is valid")
+	fs.DurationVar(&c.SessionTTL, "session-ttl", 15*time.Minute, "how long a consent page sign-in lasts")
+}
+
+func (c *serveConfig) validate() error {
+	if err := c.Storage.validate(); err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("-addr (INSIGHTS_ADDR) %q: want host:port", c.Addr)
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-base-url (INSIGHTS_BASE_URL) %q: want an absolute http or https URL", c.BaseURL)
+		}
+	}
+	for name, d := range map[string]time.Duration{"-request-ttl": c.RequestTTL, "-token-lifetime": c.TokenLifetime, "-session-ttl": c.SessionTTL} {
+		if d < time.Second {
+			return fmt.Errorf("%s %s: must be at least 1s", name, d)
+		}
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, logger *slog.Logger) error {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+
+	m := &Main{Config: cfg, Logger: logger}
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	defer m.Close()
+	logger.Info("serving", "addr", m.Addr(), "base_url", m.baseURL, "dev_signin", cfg.DevSignIn)
+
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return m.Close()
+}
+
+// Main is the running service: storage, signing keys, consent service and
+// HTTP server. Tests start it on port 0.
+type Main struct {
+	Config serveConfig
+	Logger *slog.Logger
+	// Engine, when set before Open, is used instead of opening storage
+	// from Config.Storage; Main does not close it.
+	Engine store.Engine
+
+	ownEngine bool
+	listener  net.Listener
+	server    *http.Server
+	baseURL   string
+	Consent   *consent.Service
+	Deriver   *derive.Deriver
+	Keys      *attest.KeySet
+	closed    chan struct{}
+}
+
+// Open starts the service and returns once it is listening.
+func (m *Main) Open(ctx context.Context) error {
+	if err := m.Config.validate(); err != nil {
+		return err
+	}
+	if m.Engine == nil {
+		engine, err := m.Config.Storage.open(ctx, m.Logger)
+		if err != nil {
+			return err
+		}
+		m.Engine, m.ownEngine = engine, true
+	}
+
+	keys, err := attest.LoadOrCreateKeys(filepath.Join(m.Config.Storage.DataDir, "keys"))
+	if err != nil {
+		m.Close()
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	m.Keys = keys
+	sessionKey, err := loadOrCreateSecret(filepath.Join(m.Config.Storage.DataDir, "session.key"))
+	if err != nil {
+		m.Close()
+		return fmt.Errorf("load session key: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		m.Close()
+		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	m.listener = ln
+	m.baseURL = m.Config.BaseURL
+	if m.baseURL == "" {
+		m.baseURL = "http://" + ln.Addr().String()
+	}
+
+	handler, err := m.handler(sessionKey)
+	if err != nil {
+		m.Close()
+		return err
+	}
+	m.server = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	m.closed = make(chan struct{})
+	go func() {
+		defer close(m.closed)
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
+	m.Deriver = &derive.Deriver{Engine: m.Engine, Logger: m.Logger}
+	m.Consent = &consent.Service{
+		Engine:        m.Engine,
+		Claims:        m.Deriver,
+		Directory:     m.Deriver,
+		Issuer:        &attest.Issuer{Keys: m.Keys, Issuer: m.baseURL},
+		Logger:        m.Logger,
+		BaseURL:       m.baseURL,
+		RequestTTL:    m.Config.RequestTTL,
+		TokenLifetime: m.Config.TokenLifetime,
+	}
+
+	ui, err := consentui.New(consentui.Options{
+		Service: m.Consent, DevSignIn: m.Config.DevSignIn, SessionKey: sessionKey,
+		SessionTTL: m.Config.SessionTTL, Logger: m.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build consent pages: %w", err)
+	}
+	apiHandler := api.NewHandler(api.Options{
+		Consent: m.Consent,
+		Logger:  m.Logger,
+		JWKS:    m.Keys.PublicJWKS,
+		Health:  m.health,
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/consent", ui)
+	mux.Handle("/consent/", ui)
+	mux.Handle("/", apiHandler)
+	return mux, nil
+}
+
+// health reports whether storage answers a trivial query.
+func (m *Main) health(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	rows, err := m.Engine.Query(ctx, "SELECT 1")
+	if err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// Addr returns the address the server listens on.
+func (m *Main) Addr() string { return m.listener.Addr().String() }
+
+// BaseURL returns the service's public URL.
+func (m *Main) BaseURL() string { return m.baseURL }
+
+// Close drains in-flight requests for up to 10 seconds and closes storage.
+func (m *Main) Close() error {
+	var err error
+	if m.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = m.server.Shutdown(ctx)
+		<-m.closed
+		m.server = nil
+	}
+	if m.ownEngine && m.Engine != nil {
+		m.Engine.Close()
+		m.Engine = nil
+	}
+	return err
+}
+
+// loadOrCreateSecret reads a 32-byte secret from path, creating it with
+// mode 0600 on first start.
+func loadOrCreateSecret(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) < 32 {
+			return nil, fmt.Errorf("secret %s is %d bytes, want at least 32", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	b = make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return b, f.Close()
+}

@@ -1,0 +1,97 @@
+// Package api serves the public HTTP surface of the service: the GraphQL API
+// that merchants and lenders call (described by schema.graphql), the JWK set
+// that verifiers fetch, and the health check. The resolvers are an adapter
+// around the consent service: they authenticate the client, check input and
+// translate application errors into stable GraphQL error codes.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	graphql "github.com/graph-gophers/graphql-go"
+
+	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/consent"
+)
+
+// Consent is the part of the consent service the API needs. *consent.Service
+// implements it.
+type Consent interface {
+	// AuthenticateClient returns the active client an API key belongs to, or
+	// an *insights.Error with code unauthorized.
+	AuthenticateClient(ctx context.Context, apiKey string) (insights.Client, error)
+	// CreateRequest records a client's request for claims.
+	CreateRequest(ctx context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest) (insights.AttestationRequest, error)
+	// ClientRequest returns one of the client's own requests and, once
+	// issued, its token. Another client's request is not_found.
+	ClientRequest(ctx context.Context, client insights.Client, id string) (insights.AttestationRequest, *consent.Attestation, error)
+	// ConsentURL returns the page where the customer decides on a request.
+	ConsentURL(requestID string) string
+}
+
+var _ Consent = (*consent.Service)(nil)
+
+// Options configures NewHandler.
+type Options struct {
+	// Consent runs the attestation request lifecycle. Required.
+	Consent Consent
+	// Logger receives request errors; nil discards them.
+	Logger *slog.Logger
+	// JWKS returns the public JWK set (RFC 7517) that verifies issued tokens.
+	// When nil, /.well-known/jwks.json is not served.
+	JWKS func() ([]byte, error)
+	// Health reports whether the service can serve requests, for example by
+	// pinging storage. When nil, /healthz always reports ok.
+	Health func(ctx context.Context) error
+}
+
+// Limits of the GraphQL endpoint.
+const (
+	// maxBodyBytes bounds a request body. A real query with variables is a
+	// few kilobytes, so 1 MiB leaves room without letting a client make the
+	// server buffer arbitrary amounts.
+	maxBodyBytes = 1 << 20
+
+	// maxQueryDepth bounds field nesting. The deepest query of this schema
+	// has 4 levels and only __Type.ofType can nest further. Introspection
+	// queries of GraphQL tools nest ofType up to about 9 times below
+	// __schema.types.fields.args.type (an estimate from published tools),
+	// about 15 levels, and introspection stays enabled.
+	maxQueryDepth = 20
+)
+
+// NewHandler returns the HTTP handler of the public API:
+//
+//	POST /graphql                GraphQL over HTTP, JSON request and response
+//	GET  /.well-known/jwks.json  the JWK set of the token signing keys
+//	GET  /healthz                200 {"status":"ok"} or 503 {"status":"unavailable"}
+//
+// Other methods on these paths get 405 with an Allow header. A missing or
+// invalid API key is a GraphQL error with extensions.code UNAUTHENTICATED in
+// a 200 response, as GraphQL over HTTP does for every error of execution.
+// Introspection is enabled and needs no API key, because the schema is the
+// API's reference documentation and contains nothing secret.
+func NewHandler(opts Options) http.Handler {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	root := &rootResolver{consent: opts.Consent, logger: logger}
+	schema := graphql.MustParseSchema(insights.Schema, root,
+		graphql.UseStringDescriptions(),
+		graphql.MaxDepth(maxQueryDepth),
+		graphql.Logger(panicLogger{logger}),
+		graphql.PanicHandler(panicHandler{}),
+	)
+
+	h := &graphqlHandler{schema: schema, consent: opts.Consent, logger: logger}
+	mux := http.NewServeMux()
+	mux.Handle("POST /graphql", h)
+	if opts.JWKS != nil {
+		mux.Handle("GET /.well-known/jwks.json", &jwksHandler{jwks: opts.JWKS, logger: logger})
+	}
+	mux.Handle("GET /healthz", &healthHandler{health: opts.Health, logger: logger})
+	return mux
+}

@@ -1,0 +1,125 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/openbanking-insights/insights"
+)
+
+type contextKey int
+
+const (
+	requestKey contextKey = iota
+)
+
+// requestState is the state the resolvers of one HTTP request share: its ID,
+// a logger tagged with it, and the client, authenticated at most once.
+type requestState struct {
+	id     string
+	logger *slog.Logger
+
+	authorization string // the Authorization header as received
+	consent       Consent
+	authOnce      sync.Once
+	client        insights.Client
+	authErr       error
+}
+
+// newRequestID returns 16 random bytes in hex, an ID for correlating a
+// response with the server's log lines.
+func newRequestID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never returns an error since Go 1.24
+	return hex.EncodeToString(b)
+}
+
+func withRequestState(ctx context.Context, s *requestState) context.Context {
+	return context.WithValue(ctx, requestKey, s)
+}
+
+func stateFrom(ctx context.Context) *requestState {
+	s, _ := ctx.Value(requestKey).(*requestState)
+	return s
+}
+
+func requestIDFrom(ctx context.Context) string {
+	if s := stateFrom(ctx); s != nil {
+		return s.id
+	}
+	return ""
+}
+
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if s := stateFrom(ctx); s != nil {
+		return s.logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// authenticatedClient returns the client whose API key the request carries.
+// The consent service is asked once per HTTP request, and only when a
+// resolver needs the client, so introspection works without a key.
+func authenticatedClient(ctx context.Context) (insights.Client, error) {
+	s := stateFrom(ctx)
+	if s == nil {
+		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "missing API key")
+	}
+	s.authOnce.Do(func() {
+		s.client, s.authErr = s.authenticate(ctx)
+	})
+	return s.client, s.authErr
+}
+
+func (s *requestState) authenticate(ctx context.Context) (insights.Client, error) {
+	apiKey, err := bearerToken(s.authorization)
+	if err != nil {
+		return insights.Client{}, err
+	}
+	client, err := s.consent.AuthenticateClient(ctx, apiKey)
+	if err != nil {
+		return insights.Client{}, err
+	}
+
+	// The consent service rejects disabled clients already; this check keeps
+	// a disabled client out even if an implementation of Consent does not.
+	if client.Disabled {
+		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "invalid API key")
+	}
+	return client, nil
+}
+
+// bearerToken extracts the API key from an Authorization header. RFC 6750
+// section 2.1 defines the form "Bearer <token>", and RFC 9110 section 11.1
+// makes the scheme name case-insensitive.
+func bearerToken(header string) (string, error) {
+	if header == "" {
+		return "", insights.Errorf(insights.ErrUnauthorized, "missing API key: send the header Authorization: Bearer <API key>")
+	}
+	// A client library may drop the space of "Bearer " with no key after it.
+	scheme, token, _ := strings.Cut(header, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return "", insights.Errorf(insights.ErrUnauthorized, "the Authorization header must use the Bearer scheme: Authorization: Bearer <API key>")
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return "", insights.Errorf(insights.ErrUnauthorized, "missing API key after Bearer in the Authorization header")
+	}
+	return token, nil
+}
+
+// newRequestState starts the state of one HTTP request.
+func newRequestState(r *http.Request, consent Consent, logger *slog.Logger) *requestState {
+	id := newRequestID()
+	return &requestState{
+		id:            id,
+		logger:        logger.With("request_id", id),
+		authorization: r.Header.Get("Authorization"),
+		consent:       consent,
+	}
+}

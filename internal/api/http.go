@@ -1,0 +1,175 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	graphql "github.com/graph-gophers/graphql-go"
+)
+
+// graphqlHandler serves POST /graphql. It follows the GraphQL over HTTP
+// convention: the body is a JSON object with query, operationName and
+// variables, and a request that reaches execution gets 200 with a JSON body
+// of data and errors. A body the handler cannot read gets a 4xx status with
+// a JSON body in the same shape, holding one error.
+type graphqlHandler struct {
+	schema  *graphql.Schema
+	consent Consent
+	logger  *slog.Logger
+}
+
+// graphqlRequest is the JSON body of a GraphQL request. The optional
+// extensions member is accepted and ignored.
+type graphqlRequest struct {
+	Query         string         `json:"query"`
+	OperationName string         `json:"operationName"`
+	Variables     map[string]any `json:"variables"`
+	Extensions    map[string]any `json:"extensions"`
+}
+
+func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	state := newRequestState(r, h.consent, h.logger)
+	ctx := withRequestState(r.Context(), state)
+	w.Header().Set("X-Request-Id", state.id)
+
+	// Read the body.
+	if status, message := checkContentType(r.Header.Get("Content-Type")); status != 0 {
+		writeRequestError(ctx, w, status, message)
+		return
+	}
+	body, status, message := decodeGraphQLRequest(w, r)
+	if status != 0 {
+		writeRequestError(ctx, w, status, message)
+		return
+	}
+
+	// Run the operation.
+	start := time.Now()
+	resp := h.schema.Exec(ctx, body.Query, body.OperationName, body.Variables)
+	addErrorCodes(resp.Errors)
+	state.logger.DebugContext(ctx, "graphql request served", "operation_name", body.OperationName,
+		"errors", len(resp.Errors), "duration", time.Since(start))
+	writeJSON(ctx, w, http.StatusOK, "application/json", resp)
+}
+
+// checkContentType accepts application/json with an optional charset of
+// UTF-8, the only encoding JSON allows on the wire (RFC 8259 section 8.1).
+func checkContentType(header string) (status int, message string) {
+	const want = "the Content-Type must be application/json"
+	if header == "" {
+		return http.StatusUnsupportedMediaType, "missing Content-Type: " + want
+	}
+	mediaType, params, err := mime.ParseMediaType(header)
+	if err != nil || mediaType != "application/json" {
+		return http.StatusUnsupportedMediaType, "unsupported Content-Type: " + want
+	}
+	if charset, ok := params["charset"]; ok && !strings.EqualFold(charset, "utf-8") {
+		return http.StatusUnsupportedMediaType, "unsupported charset: JSON must be encoded as utf-8"
+	}
+	return 0, ""
+}
+
+// decodeGraphQLRequest reads one JSON object of at most maxBodyBytes. It
+// returns a non-zero status and a message for the client when it cannot.
+func decodeGraphQLRequest(w http.ResponseWriter, r *http.Request) (graphqlRequest, int, string) {
+	var body graphqlRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	err := dec.Decode(&body)
+	if err == nil {
+		// Exactly one value: anything after it but white space is an error.
+		err = dec.Decode(&struct{}{})
+		if err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+	}
+
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return body, http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"
+	case errors.Is(err, io.EOF):
+		return body, http.StatusBadRequest, "empty request body: send a JSON object with a query member"
+	case err != nil:
+		return body, http.StatusBadRequest, "request body is not a valid GraphQL request object: " + err.Error()
+	case body.Query == "":
+		return body, http.StatusBadRequest, "missing query: the JSON body must have a non-empty query member"
+	}
+	return body, 0, ""
+}
+
+// writeRequestError writes an HTTP-level error in the shape of a GraphQL
+// response, so that clients parse every failure the same way.
+func writeRequestError(ctx context.Context, w http.ResponseWriter, status int, message string) {
+	loggerFrom(ctx).DebugContext(ctx, "graphql request rejected", "status", status, "reason", message)
+	body := map[string]any{"errors": []map[string]any{{
+		"message":    message,
+		"extensions": map[string]any{extensionCodeKey: codeBadRequest},
+	}}}
+	writeJSON(ctx, w, status, "application/json", body)
+}
+
+// writeJSON encodes v as the response body.
+func writeJSON(ctx context.Context, w http.ResponseWriter, status int, contentType string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		loggerFrom(ctx).ErrorContext(ctx, "failed to encode response", "err", err)
+		http.Error(w, internalMessage, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	if _, err := w.Write(data); err != nil {
+		loggerFrom(ctx).DebugContext(ctx, "failed to write response", "err", err)
+	}
+}
+
+// jwksHandler serves GET /.well-known/jwks.json, the public keys verifiers
+// use to check token signatures. The media type is the one RFC 7517 section
+// 8.5 registers for a JWK set.
+type jwksHandler struct {
+	jwks   func() ([]byte, error)
+	logger *slog.Logger
+}
+
+func (h *jwksHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	set, err := h.jwks()
+	if err != nil {
+		h.logger.ErrorContext(r.Context(), "failed to read JWK set", "err", err)
+		http.Error(w, internalMessage, http.StatusInternalServerError)
+		return
+	}
+
+	// NOTE: verifiers may cache the set for five minutes, so a new signing
+	// key must be published at least that long before it signs a token.
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(set)
+}
+
+// healthHandler serves GET /healthz for load balancers and orchestrators.
+type healthHandler struct {
+	health func(ctx context.Context) error
+	logger *slog.Logger
+}
+
+func (h *healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	w.Header().Set("Cache-Control", "no-store")
+	if h.health != nil {
+		if err := h.health(ctx); err != nil {
+			h.logger.ErrorContext(ctx, "health check failed", "err", err)
+			writeJSON(ctx, w, http.StatusServiceUnavailable, "application/json", map[string]string{"status": "unavailable"})
+			return
+		}
+	}
+	writeJSON(ctx, w, http.StatusOK, "application/json", map[string]string{"status": "ok"})
+}

@@ -1,0 +1,278 @@
+package api
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/openbanking-insights/insights"
+)
+
+// Limits of RequestAttestationInput, stated in the schema.
+const (
+	maxPurposeChars  = 200 // keeps the purpose readable on the consent page
+	maxClaims        = 10
+	minAge           = 1
+	maxAge           = 150
+	maxPostCodeChars = 16 // a UK postcode has at most 8 with its space; the rest is room for other countries
+)
+
+// currencyCode is the syntax of an ISO 4217 alphabetic code.
+var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// Values of the UserErrorCode enum.
+const (
+	userErrorBlank            = "BLANK"
+	userErrorTooLong          = "TOO_LONG"
+	userErrorTooMany          = "TOO_MANY"
+	userErrorOutOfRange       = "OUT_OF_RANGE"
+	userErrorInvalidFormat    = "INVALID_FORMAT"
+	userErrorOneFieldRequired = "ONE_FIELD_REQUIRED"
+	userErrorDuplicate        = "DUPLICATE"
+	userErrorNotAllowed       = "NOT_ALLOWED"
+	userErrorUnsupported      = "UNSUPPORTED"
+	userErrorInvalid          = "INVALID"
+)
+
+// requestAttestationInput is RequestAttestationInput. graphql-go matches
+// struct fields to input fields by name.
+type requestAttestationInput struct {
+	Purpose string
+	Claims  []claimRequestInput
+}
+
+// claimRequestInput is ClaimRequestInput: exactly one field must be set.
+type claimRequestInput struct {
+	AgeOver        *ageOverInput
+	FundsAtLeast   *fundsAtLeastInput
+	AddressMatches *addressMatchesInput
+	NextSalaryDate *nextSalaryDateInput
+}
+
+// ageOverInput is AgeOverInput. A nil MinimumAge is an explicit null, which
+// means the default like an absent field.
+type ageOverInput struct{ MinimumAge *int32 }
+
+// defaultMinimumAge is the age of an ageOver claim without minimumAge, the
+// age of majority in the UK.
+const defaultMinimumAge = 18
+
+type fundsAtLeastInput struct {
+	Amount   string
+	Currency string
+}
+
+type addressMatchesInput struct{ PostCode string }
+
+// nextSalaryDateInput is NextSalaryDateInput. A nil IncludeCadence is an
+// explicit null, which means true like an absent field.
+type nextSalaryDateInput struct{ IncludeCadence *bool }
+
+// userError resolves UserError.
+type userError struct {
+	field   []string
+	message string
+	code    string
+}
+
+func (e *userError) Field() *[]string {
+	if e.field == nil {
+		return nil
+	}
+	return &e.field
+}
+
+func (e *userError) Message() string { return e.message }
+func (e *userError) Code() string    { return e.code }
+
+// inputChecker collects every problem of an input, so that a client fixes
+// them all in one round trip.
+type inputChecker struct {
+	errs []*userError
+}
+
+// addf records a problem at path. The message starts with the dotted path
+// (input.claims[2].fundsAtLeast.amount) and never repeats the value sent,
+// which may be personal data such as a postcode.
+func (c *inputChecker) addf(path []string, code, format string, args ...any) {
+	c.errs = append(c.errs, &userError{
+		field:   path,
+		message: dottedPath(path) + ": " + fmt.Sprintf(format, args...),
+		code:    code,
+	})
+}
+
+// dottedPath renders ["input", "claims", "2", "ageOver"] as
+// input.claims[2].ageOver.
+func dottedPath(path []string) string {
+	var b strings.Builder
+	for i, p := range path {
+		if _, err := strconv.Atoi(p); err == nil {
+			b.WriteString("[" + p + "]")
+			continue
+		}
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// at returns path extended by more, as a new slice.
+func at(path []string, more ...string) []string {
+	return append(append(make([]string, 0, len(path)+len(more)), path...), more...)
+}
+
+// checkRequestAttestationInput checks the input of requestAttestation and
+// returns the claims in domain form, or the user errors when there are any.
+func checkRequestAttestationInput(client insights.Client, in requestAttestationInput) ([]insights.ClaimRequest, []*userError) {
+	var c inputChecker
+	c.checkText([]string{"input", "purpose"}, in.Purpose, maxPurposeChars)
+
+	claimsPath := []string{"input", "claims"}
+	switch {
+	case len(in.Claims) == 0:
+		c.addf(claimsPath, userErrorBlank, "list at least one claim")
+	case len(in.Claims) > maxClaims:
+		c.addf(claimsPath, userErrorTooMany, "a request may hold at most %d claims, got %d", maxClaims, len(in.Claims))
+	}
+
+	claims := make([]insights.ClaimRequest, 0, len(in.Claims))
+	firstAt := map[string]int{} // claim identity → index of its first occurrence
+	for i, input := range in.Claims {
+		path := at(claimsPath, strconv.Itoa(i))
+		claim, ok := c.checkClaim(path, input)
+		if !ok {
+			continue
+		}
+		if !clientAllows(client, claim.Kind) {
+			c.addf(path, userErrorNotAllowed, "this client is not registered for the claim kind %s", claimKindEnums[claim.Kind])
+			continue
+		}
+
+		// One claim per kind, except that ageOver may ask for several ages.
+		identity := string(claim.Kind)
+		if claim.Kind == insights.ClaimAgeOver {
+			identity += "/" + strconv.Itoa(claim.MinimumAge)
+		}
+		if first, seen := firstAt[identity]; seen {
+			c.addf(path, userErrorDuplicate, "repeats input.claims[%d]: request each claim once", first)
+			continue
+		}
+		firstAt[identity] = i
+		claims = append(claims, claim)
+	}
+
+	if len(c.errs) > 0 {
+		return nil, c.errs
+	}
+	return claims, nil
+}
+
+// checkClaim checks one ClaimRequestInput and converts it.
+func (c *inputChecker) checkClaim(path []string, in claimRequestInput) (insights.ClaimRequest, bool) {
+	set := 0
+	for _, isSet := range []bool{in.AgeOver != nil, in.FundsAtLeast != nil, in.AddressMatches != nil, in.NextSalaryDate != nil} {
+		if isSet {
+			set++
+		}
+	}
+	if set != 1 {
+		c.addf(path, userErrorOneFieldRequired, "set exactly one of ageOver, fundsAtLeast, addressMatches and nextSalaryDate, got %d", set)
+		return insights.ClaimRequest{}, false
+	}
+
+	before := len(c.errs)
+	var claim insights.ClaimRequest
+	switch {
+	case in.AgeOver != nil:
+		claim = c.checkAgeOver(at(path, "ageOver"), *in.AgeOver)
+	case in.FundsAtLeast != nil:
+		claim = c.checkFundsAtLeast(at(path, "fundsAtLeast"), *in.FundsAtLeast)
+	case in.AddressMatches != nil:
+		claim = c.checkAddressMatches(at(path, "addressMatches"), *in.AddressMatches)
+	default:
+		claim = c.checkNextSalaryDate(at(path, "nextSalaryDate"), *in.NextSalaryDate)
+	}
+	return claim, len(c.errs) == before
+}
+
+func (c *inputChecker) checkAgeOver(path []string, in ageOverInput) insights.ClaimRequest {
+	age := int32(defaultMinimumAge)
+	if in.MinimumAge != nil {
+		age = *in.MinimumAge
+	}
+	if age < minAge || age > maxAge {
+		c.addf(at(path, "minimumAge"), userErrorOutOfRange, "must be from %d to %d years", minAge, maxAge)
+	}
+	return insights.ClaimRequest{Kind: insights.ClaimAgeOver, MinimumAge: int(age)}
+}
+
+func (c *inputChecker) checkFundsAtLeast(path []string, in fundsAtLeastInput) insights.ClaimRequest {
+	claim := insights.ClaimRequest{Kind: insights.ClaimFundsAtLeast, Currency: in.Currency}
+	currencyOK := currencyCode.MatchString(in.Currency)
+	if !currencyOK {
+		c.addf(at(path, "currency"), userErrorInvalidFormat, "must be an ISO 4217 code of three capital letters, such as GBP")
+	}
+
+	amountPath := at(path, "amount")
+	amount, err := insights.ParseSignedAmount(in.Amount)
+	switch {
+	case err != nil:
+		c.addf(amountPath, userErrorInvalidFormat, "must be a decimal string such as \"500.00\", without exponent or thousands separators")
+	case strings.HasPrefix(in.Amount, "-"):
+		c.addf(amountPath, userErrorOutOfRange, "must not be negative")
+	case currencyOK && decimals(in.Amount) > insights.MinorUnits(in.Currency):
+		// ISO 4217 gives each currency a number of minor units: a threshold
+		// finer than the currency's smallest unit cannot be compared.
+		c.addf(amountPath, userErrorInvalidFormat, "has %d decimals, but %s has %d minor units", decimals(in.Amount), in.Currency, insights.MinorUnits(in.Currency))
+	}
+	claim.Amount = amount
+	return claim
+}
+
+// decimals returns the number of digits after the decimal point.
+func decimals(amount string) int {
+	_, frac, _ := strings.Cut(amount, ".")
+	return len(frac)
+}
+
+func (c *inputChecker) checkAddressMatches(path []string, in addressMatchesInput) insights.ClaimRequest {
+	c.checkText(at(path, "postCode"), in.PostCode, maxPostCodeChars)
+	return insights.ClaimRequest{Kind: insights.ClaimAddressMatches, PostCode: in.PostCode}
+}
+
+func (c *inputChecker) checkNextSalaryDate(path []string, in nextSalaryDateInput) insights.ClaimRequest {
+	// NOTE: ClaimRequest has no field for the cadence choice and the issued
+	// claim always carries the cadence, so false cannot be honoured yet.
+	if in.IncludeCadence != nil && !*in.IncludeCadence {
+		c.addf(at(path, "includeCadence"), userErrorUnsupported, "only true is supported: the salary claim always states the pay cadence")
+	}
+	return insights.ClaimRequest{Kind: insights.ClaimNextSalaryDate}
+}
+
+// checkText checks a free-text field that the customer will read: not blank,
+// at most maxChars characters, no control characters such as line breaks.
+func (c *inputChecker) checkText(path []string, s string, maxChars int) {
+	switch {
+	case strings.TrimSpace(s) == "":
+		c.addf(path, userErrorBlank, "must not be blank")
+	case utf8.RuneCountInString(s) > maxChars:
+		c.addf(path, userErrorTooLong, "must be at most %d characters, got %d", maxChars, utf8.RuneCountInString(s))
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		c.addf(path, userErrorInvalidFormat, "must not contain control characters such as line breaks or tabs")
+	}
+}
+
+func clientAllows(client insights.Client, kind insights.ClaimKind) bool {
+	for _, k := range client.AllowedClaims {
+		if k == kind {
+			return true
+		}
+	}
+	return false
+}
