@@ -37,8 +37,8 @@ type ClaimResult struct {
 	// Holds is the yes/no answer of ClaimAgeOver, ClaimFundsAtLeast and
 	// ClaimAddressMatches.
 	Holds bool
-	// AsOf is the time of the data the answer rests on, for funds: the
-	// newest balance used.
+	// AsOf is the time of the data the answer rests on; for funds, the
+	// oldest of the balances used.
 	AsOf time.Time
 	// NextDate and Cadence answer ClaimNextSalaryDate.
 	NextDate Date
