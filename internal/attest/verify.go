@@ -56,9 +56,9 @@ type VerifyOptions struct {
 
 // Header is the protected JOSE header of a verified token.
 type Header struct {
-	Algorithm string // "alg"
-	KeyID     string // "kid"
-	Type      string // "typ"
+	Algorithm string `json:"alg"`
+	KeyID     string `json:"kid"`
+	Type      string `json:"typ"`
 }
 
 // Verified is a token whose signature, key, times and audience were checked.

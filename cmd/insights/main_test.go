@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openbanking-insights/insights/internal/store/chdb"
+)
+
+// The end-to-end tests drive the binary's own entry points: the CLI
+// commands through run and the server through Main, on the real embedded
+// engine and real HTTP on 127.0.0.1.
+
+const sampleDir = "../../testdata/sample"
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// cli runs an insights command and returns its standard output.
+func cli(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), args, &out, quietLogger())
+	return out.String(), err
+}
+
+func mustCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := cli(t, args...)
+	if err != nil {
+		t.Fatalf("insights %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func sampleFiles(customer string) []string {
+	var files []string
+	for _, name := range []string{"accounts.json", "balances.json", "party.json", "transactions.ndjson"} {
+		files = append(files, filepath.Join(sampleDir, customer, name))
+	}
+	return files
+}
+
+// storedRows returns the `insights stats` figures of a table: rows after
+// deduplication and rows physically stored.
+func storedRows(t *testing.T, dataDir, table string) string {
+	t.Helper()
+	out := mustCLI(t, "stats", "-data", dataDir)
+	for _, line := range strings.Split(out, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 3 && fields[0] == table {
+			return fields[1] + "/" + fields[2]
+		}
+	}
+	t.Fatalf("stats has no row for %s:\n%s", table, out)
+	return ""
+}
+
+func startServer(t *testing.T, dataDir string) *Main {
+	t.Helper()
+	m := &Main{Logger: quietLogger(), Config: serveConfig{
+		Storage:       storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
+		Addr:          "127.0.0.1:0",
+		DevSignIn:     true,
+		RequestTTL:    15 * time.Minute,
+		TokenLifetime: 10 * time.Minute,
+		SessionTTL:    15 * time.Minute,
+	}}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	return m
+}
+
+// merchant calls the GraphQL API with a client's API key.
+type merchant struct {
+	t      *testing.T
+	base   string
+	apiKey string
+}
+
+func (mc merchant) graphql(query string, vars map[string]any) map[string]any {
+	mc.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, mc.base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+mc.apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		mc.t.Fatalf("POST /graphql: %v", err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data   map[string]any `json:"data"`
+		Errors []any          `json:"errors"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		mc.t.Fatalf("decode GraphQL response: %v", err)
+	}
+	if len(out.Errors) > 0 {
+		mc.t.Fatalf("GraphQL errors: %v", out.Errors)
+	}
+	return out.Data
+}
+
+const requestMutation = `mutation($input: RequestAttestationInput!) {
+  requestAttestation(input: $input) { attestationRequest { id status consentUrl } userErrors { field message } }
+}`
+
+const requestQuery = `query($id: ID!) { attestationRequest(id: $id) { status attestation { token claimNames } } }`
+
+func (mc merchant) requestClaims() (id, consentURL string) {
+	mc.t.Helper()
+	data := mc.graphql(requestMutation, map[string]any{"input": map[string]any{
+		"purpose": "Age and deposit check for your order",
+		"claims": []any{
+			map[string]any{"ageOver": map[string]any{"minimumAge": 18}},
+			map[string]any{"fundsAtLeast": map[string]any{"amount": "500.00", "currency": "GBP"}},
+			map[string]any{"addressMatches": map[string]any{"postCode": "ls6 2qt"}},
+			map[string]any{"nextSalaryDate": map[string]any{}},
+		},
+	}})
+	payload := data["requestAttestation"].(map[string]any)
+	if errs := payload["userErrors"].([]any); len(errs) > 0 {
+		mc.t.Fatalf("userErrors: %v", errs)
+	}
+	req := payload["attestationRequest"].(map[string]any)
+	return req["id"].(string), req["consentUrl"].(string)
+}
+
+func (mc merchant) status(id string) (status, token string) {
+	mc.t.Helper()
+	req := mc.graphql(requestQuery, map[string]any{"id": id})["attestationRequest"].(map[string]any)
+	if att, ok := req["attestation"].(map[string]any); ok {
+		token = att["token"].(string)
+	}
+	return req["status"].(string), token
+}
+
+var csrfPattern = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// customer signs in through the development sign-in and decides on a
+// request, as a browser without JavaScript would.
+func decide(t *testing.T, base, customer, consentURL, action string, withCSRF bool) int {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	next := strings.TrimPrefix(consentURL, base)
+	resp, err := client.PostForm(base+"/consent/signin", url.Values{"customer": {customer}, "next": {next}})
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(page, []byte("Over 18: yes")) {
+		t.Fatalf("request page after sign-in: status %d\n%s", resp.StatusCode, page)
+	}
+
+	form := url.Values{}
+	if m := csrfPattern.FindSubmatch(page); withCSRF && m != nil {
+		form.Set("csrf_token", string(m[1]))
+	}
+	resp, err = client.PostForm(consentURL+"/"+action, form)
+	if err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// tamper changes one byte of a token's payload.
+func tamper(token string) string {
+	parts := strings.Split(token, ".")
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	payload = bytes.Replace(payload, []byte(`"age_over_18":true`), []byte(`"age_over_18":fals`), 1)
+	payload[len(payload)-2] ^= 0x01
+	parts[1] = base64.RawURLEncoding.EncodeToString(payload)
+	return strings.Join(parts, ".")
+}
+
+func TestEndToEnd_approveVerifyRestart(t *testing.T) {
+	dataDir := t.TempDir()
+
+	// Load a demo customer's feed and register a merchant.
+	out := mustCLI(t, append([]string{"ingest", "-data", dataDir, "-customer", "alice"}, sampleFiles("alice")...)...)
+	if !strings.Contains(out, "transactions") {
+		t.Fatalf("ingest output: %s", out)
+	}
+	before := storedRows(t, dataDir, "transactions")
+	keyFile := filepath.Join(dataDir, "shop.key")
+	mustCLI(t, "clients", "add", "-data", dataDir, "-name", "Demo Shop", "-key-file", keyFile)
+	apiKey, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	m := startServer(t, dataDir)
+	mc := merchant{t: t, base: m.BaseURL(), apiKey: strings.TrimSpace(string(apiKey))}
+	jwks := m.BaseURL() + "/.well-known/jwks.json"
+
+	// Merchant asks; customer approves; merchant fetches the token.
+	id, consentURL := mc.requestClaims()
+	if status, token := mc.status(id); status != "REQUESTED" || token != "" {
+		t.Fatalf("before approval: status %s, token %q", status, token)
+	}
+	if code := decide(t, m.BaseURL(), "alice", consentURL, "approve", true); code != http.StatusOK {
+		t.Fatalf("approve: status %d", code)
+	}
+	status, token := mc.status(id)
+	if status != "ISSUED" || token == "" {
+		t.Fatalf("after approval: status %s, token %q", status, token)
+	}
+
+	// The CLI verifies it against the JWK set and prints the claims.
+	out = mustCLI(t, "verify", "-jwks", jwks, token)
+	for _, want := range []string{`"age_over_18": true`, `"post_code": "ls6 2qt"`, `"date": "2026-12-24"`, `"result": true`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify output lacks %s:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{"birth", "LS6 2QT", "balance", "alice"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("token discloses %q:\n%s", secret, out)
+		}
+	}
+	if _, err := cli(t, "verify", "-jwks", jwks, tamper(token)); err == nil {
+		t.Error("a token with a changed payload byte verified")
+	}
+	var exit exitError
+	if _, err := cli(t, "verify", "-jwks", jwks, tamper(token)); !errors.As(err, &exit) || exit.code != 1 {
+		t.Errorf("tampered token: error %v, want exit status 1", err)
+	}
+
+	// A second request is denied: no token.
+	id2, consentURL2 := mc.requestClaims()
+	if code := decide(t, m.BaseURL(), "alice", consentURL2, "deny", true); code != http.StatusOK {
+		t.Fatalf("deny: status %d", code)
+	}
+	if status, token := mc.status(id2); status != "DENIED" || token != "" {
+		t.Errorf("after denial: status %s, token %q", status, token)
+	}
+
+	// An approval without the CSRF token is refused and issues nothing.
+	id3, consentURL3 := mc.requestClaims()
+	if code := decide(t, m.BaseURL(), "alice", consentURL3, "approve", false); code != http.StatusForbidden {
+		t.Errorf("approve without CSRF token: status %d, want 403", code)
+	}
+	if status, _ := mc.status(id3); status != "REQUESTED" {
+		t.Errorf("after forged approval: status %s, want REQUESTED", status)
+	}
+
+	// Restart: the data, keys and issued token survive; loading the same
+	// files again stores nothing new.
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out = mustCLI(t, append([]string{"ingest", "-data", dataDir, "-customer", "alice"}, sampleFiles("alice")...)...)
+	if strings.Count(out, "already loaded") != 4 {
+		t.Errorf("second ingest did not skip every file:\n%s", out)
+	}
+	if after := storedRows(t, dataDir, "transactions"); after != before {
+		t.Errorf("transactions after reloading: %s, before: %s", after, before)
+	}
+	m = startServer(t, dataDir)
+	defer m.Close()
+	mc.base = m.BaseURL()
+	if status, again := mc.status(id); status != "ISSUED" || again != token {
+		t.Errorf("after restart: status %s, token changed: %v", status, again != token)
+	}
+	mustCLI(t, "verify", "-jwks", m.BaseURL()+"/.well-known/jwks.json", token)
+}
+
+func TestIngest_corruptFileStoresNothing(t *testing.T) {
+	dataDir := t.TempDir()
+	mustCLI(t, append([]string{"ingest", "-data", dataDir, "-customer", "bob"}, sampleFiles("bob")...)...)
+	before := storedRows(t, dataDir, "transactions")
+
+	// A copy of the feed with one amount broken in the middle of the file.
+	data, err := os.ReadFile(filepath.Join(sampleDir, "bob", "transactions.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	mid := len(lines) / 2
+	lines[mid] = regexp.MustCompile(`"Amount":"[0-9.]+"`).ReplaceAll(lines[mid], []byte(`"Amount":"12,30"`))
+	bad := filepath.Join(t.TempDir(), "transactions-more.ndjson")
+	if err := os.WriteFile(bad, bytes.Join(lines, []byte("\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := cli(t, "ingest", "-data", dataDir, "-customer", "bob", bad)
+	var exit exitError
+	if !errors.As(err, &exit) || exit.code == 0 {
+		t.Fatalf("corrupt file: error %v, want a non-zero exit", err)
+	}
+	for _, want := range []string{"rejected", "Amount", "12,30"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rejection message lacks %q:\n%s", want, out)
+		}
+	}
+	if after := storedRows(t, dataDir, "transactions"); after != before {
+		t.Errorf("transactions after the rejected file: %s, before: %s", after, before)
+	}
+}
+
+func TestRun_unknownCommand(t *testing.T) {
+	_, err := cli(t, "frobnicate")
+	var exit exitError
+	if !errors.As(err, &exit) || exit.code != 2 || !strings.Contains(exit.msg, `unknown command "frobnicate"`) {
+		t.Errorf("error = %v, want exit status 2 naming the command", err)
+	}
+}

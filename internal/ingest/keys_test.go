@@ -1,0 +1,90 @@
+package ingest
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	insights "github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/obie"
+)
+
+func ozoneTransactions(t *testing.T) []insights.Transaction {
+	t.Helper()
+	data, err := os.ReadFile(testdata + "v3.1/transactions/cs-ozone-bulk-large.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := obie.Decoder{}.Decode("large.json", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := convert(p, "c1", obie.London, insights.Date{Year: 2026, Month: 12, Day: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs.transactions
+}
+
+func TestTransactionKeys_ozoneDistinct(t *testing.T) {
+	txs := ozoneTransactions(t)
+	keys := make(map[string]bool)
+	fingerprinted := 0
+	for _, tx := range txs {
+		keys[tx.AccountID+"/"+tx.Key] = true
+		if tx.Key[:3] == "fp:" {
+			fingerprinted++
+		}
+	}
+	if len(keys) != len(txs) {
+		t.Errorf("distinct keys = %d, want %d", len(keys), len(txs))
+	}
+	if fingerprinted != 277 {
+		t.Errorf("fingerprint keys = %d, want 277", fingerprinted)
+	}
+
+	// The same file gives the same keys.
+	again := ozoneTransactions(t)
+	for i := range txs {
+		if txs[i].Key != again[i].Key {
+			t.Fatalf("key of transaction %d differs between runs", i)
+		}
+	}
+}
+
+func TestTransactionKeys_occurrenceIndex(t *testing.T) {
+	base := insights.Transaction{AccountID: "A1", Status: insights.StatusBooked, Amount: -620000, Currency: "GBP",
+		BookingTime: time.Date(2017, 1, 2, 0, 0, 0, 0, time.UTC)}
+	other := base
+	other.Amount = -1988000
+	withID := base
+	withID.TransactionID = "X9"
+
+	txs := []insights.Transaction{base, other, base, withID}
+	setTransactionKeys(txs)
+	if txs[0].Key == txs[2].Key {
+		t.Error("identical entries share a key")
+	}
+	if txs[0].Key == txs[1].Key {
+		t.Error("different amounts share a key")
+	}
+	if txs[3].Key != "id:X9" {
+		t.Errorf("key with TransactionId = %q, want id:X9", txs[3].Key)
+	}
+
+	// A later file with the two identical entries gives them the same keys.
+	later := []insights.Transaction{base, base}
+	setTransactionKeys(later)
+	if later[0].Key != txs[0].Key || later[1].Key != txs[2].Key {
+		t.Error("keys of identical entries differ between files")
+	}
+}
+
+func TestHashFields_unambiguous(t *testing.T) {
+	if hashFields("ab", "c") == hashFields("a", "bc") {
+		t.Error(`hashFields("ab","c") equals hashFields("a","bc")`)
+	}
+	if hashFields("a") == hashFields("a", "") {
+		t.Error("a trailing empty field does not change the hash")
+	}
+}

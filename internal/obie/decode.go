@@ -1,0 +1,417 @@
+package obie
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	insights "github.com/openbanking-insights/insights"
+)
+
+// Resource names, as they appear as keys of Data in a response envelope and
+// as the single key of an NDJSON line.
+const (
+	ResourceAccount     = "Account"
+	ResourceBalance     = "Balance"
+	ResourceTransaction = "Transaction"
+	ResourceParty       = "Party"
+)
+
+// Payload holds the validated records of one input file.
+type Payload struct {
+	Accounts     []Account
+	Balances     []Balance
+	Transactions []Transaction
+	Parties      []Party
+}
+
+// Decoder decodes and validates OBIE files. The zero Decoder reads
+// date-times without an offset in Europe/London and checks birth dates
+// against the current day.
+type Decoder struct {
+	// Local is the zone of date-times sent without an offset; nil means
+	// London.
+	Local *time.Location
+	// Now returns the current time; nil means time.Now. A birth date after
+	// Now's day in Local is invalid.
+	Now func() time.Time
+}
+
+// Decode decodes data by the file name in source: NDJSON when it ends in
+// ".ndjson", otherwise one JSON response envelope.
+func (d Decoder) Decode(source string, data []byte) (*Payload, error) {
+	if strings.EqualFold(filepath.Ext(source), ".ndjson") {
+		return d.DecodeNDJSON(source, data)
+	}
+	return d.DecodeEnvelope(source, data)
+}
+
+// DecodeEnvelope decodes one OBIE response {"Data": {...}, "Links": {...},
+// "Meta": {...}} whose Data holds Account, Balance, Transaction or Party
+// records, and validates every record. Links and Meta are not read.
+//
+// Account and Transaction must be arrays. Party may be an object (GET
+// /party) or an array (GET /parties). Balance is an array in the schema,
+// but OBIE's single-account examples send one object, so an object is read
+// as an array of one.
+//
+// The error, when not nil, is an *ErrorList holding every problem found.
+func (d Decoder) DecodeEnvelope(source string, data []byte) (*Payload, error) {
+	list := &ErrorList{}
+	r := reporter{list: list, source: source}
+	if !checkEncoding(r, data, 0) || !checkSyntax(r, data, 0) {
+		return nil, list
+	}
+
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		r.add("$", "want a JSON object holding Data")
+		return nil, list
+	}
+	rawData, ok := top["Data"]
+	if !ok || isNull(rawData) {
+		r.add("$.Data", "missing required field")
+		return nil, list
+	}
+	var resources map[string]json.RawMessage
+	if err := json.Unmarshal(rawData, &resources); err != nil {
+		r.add("$.Data", "want an object")
+		return nil, list
+	}
+
+	payload := &Payload{}
+	v := d.validator(r)
+	found := false
+	for _, name := range []string{ResourceAccount, ResourceBalance, ResourceTransaction, ResourceParty} {
+		raw, ok := resources[name]
+		if !ok || isNull(raw) {
+			continue
+		}
+		found = true
+		path := "$.Data." + name
+		items, ok := splitRecords(name, raw)
+		if !ok {
+			r.add(path, "want an array")
+			continue
+		}
+		for i, item := range items {
+			payload.add(v, name, fmt.Sprintf("%s[%d]", path, i), item)
+		}
+	}
+	if !found {
+		r.add("$.Data", "holds none of Account, Balance, Transaction, Party")
+	}
+	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	return payload, nil
+}
+
+// DecodeNDJSON decodes newline-delimited JSON: each line one object with
+// exactly one key naming the resource, such as {"Transaction": {...}}.
+// Blank lines are skipped. Errors carry the line number and a path relative
+// to the line's object.
+//
+// The error, when not nil, is an *ErrorList holding every problem found.
+func (d Decoder) DecodeNDJSON(source string, data []byte) (*Payload, error) {
+	list := &ErrorList{}
+	payload := &Payload{}
+	base := reporter{list: list, source: source}
+	v := d.validator(base)
+
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		r := reporter{list: list, source: source, line: i + 1}
+		v.reporter = r
+		if !checkEncoding(r, line, i) || !checkSyntax(r, line, i) {
+			continue
+		}
+
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(line, &obj); err != nil {
+			r.add("$", "want a JSON object with one key: Account, Balance, Transaction or Party")
+			continue
+		}
+		if len(obj) != 1 {
+			r.add("$", "want exactly one key, Account, Balance, Transaction or Party; found %d", len(obj))
+			continue
+		}
+		for name, raw := range obj {
+			switch name {
+			case ResourceAccount, ResourceBalance, ResourceTransaction, ResourceParty:
+				payload.add(v, name, "$."+name, raw)
+			default:
+				r.add("$", "unknown resource %s: want Account, Balance, Transaction or Party", quote(name))
+			}
+		}
+	}
+	if err := list.Err(); err != nil {
+		return nil, err
+	}
+	return payload, nil
+}
+
+func (d Decoder) validator(r reporter) *validator {
+	local := d.Local
+	if local == nil {
+		local = London
+	}
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	return &validator{reporter: r, local: local, today: insights.DateOf(now().In(local))}
+}
+
+// add decodes one record of resource name found at path, validates it, and
+// appends it to p.
+func (p *Payload) add(v *validator, name, path string, raw json.RawMessage) {
+	switch name {
+	case ResourceAccount:
+		var rec Account
+		if decodeRecord(v.reporter, path, raw, &rec) {
+			v.account(path, &rec)
+			p.Accounts = append(p.Accounts, rec)
+		}
+	case ResourceBalance:
+		var rec Balance
+		if decodeRecord(v.reporter, path, raw, &rec) {
+			v.balance(path, &rec)
+			p.Balances = append(p.Balances, rec)
+		}
+	case ResourceTransaction:
+		var rec Transaction
+		if decodeRecord(v.reporter, path, raw, &rec) {
+			v.transaction(path, &rec)
+			p.Transactions = append(p.Transactions, rec)
+		}
+	case ResourceParty:
+		var rec Party
+		if decodeRecord(v.reporter, path, raw, &rec) {
+			v.party(path, &rec)
+			p.Parties = append(p.Parties, rec)
+		}
+	}
+}
+
+// splitRecords returns the elements of a resource's value. Balance and
+// Party accept a single object as well as an array.
+func splitRecords(name string, raw json.RawMessage) ([]json.RawMessage, bool) {
+	if name == ResourceBalance || name == ResourceParty {
+		var items OneOrMany[json.RawMessage]
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, false
+		}
+		return items, true
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, false
+	}
+	return items, true
+}
+
+// decodeRecord decodes one record into rec and reports a value of the wrong
+// JSON type. encoding/json reports only the first such value of a record.
+func decodeRecord(r reporter, path string, raw json.RawMessage, rec any) bool {
+	err := json.Unmarshal(raw, rec)
+	if err == nil {
+		return true
+	}
+	var typeErr *json.UnmarshalTypeError
+	if !errors.As(err, &typeErr) {
+		r.add(path, "cannot decode: %v", err)
+		return false
+	}
+	if typeErr.Field == "" {
+		r.add(path, "want an object, got %s", jsonKind(typeErr.Value))
+		return false
+	}
+	r.add(path+"."+typeErr.Field, "want %s, got %s", goKind(typeErr.Type), jsonKind(typeErr.Value))
+	return false
+}
+
+// jsonKind returns the JSON type named at the start of an
+// UnmarshalTypeError's Value, dropping the value that may follow it.
+func jsonKind(value string) string {
+	kind, _, _ := strings.Cut(value, " ")
+	return kind
+}
+
+func goKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Struct, reflect.Map:
+		return "object"
+	}
+	return t.String()
+}
+
+func isNull(raw json.RawMessage) bool {
+	return bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
+}
+
+// checkSyntax reports a JSON syntax error with its line and column and
+// returns whether data is well-formed. Lines after the first count from
+// firstLine, the zero-based line of data in its file.
+func checkSyntax(r reporter, data []byte, firstLine int) bool {
+	var probe any
+	err := json.Unmarshal(data, &probe)
+	var syntaxErr *json.SyntaxError
+	if err == nil || !errors.As(err, &syntaxErr) {
+		return true
+	}
+	// Offset counts the bytes read when the error was found, so the
+	// offending byte is the last of them (the last byte of a truncated
+	// input).
+	offset := int(syntaxErr.Offset)
+	if offset > 0 {
+		offset--
+	}
+	line, col := position(data, offset)
+	r.list.Add(&ValidationError{Source: r.source, Line: firstLine + line, Column: col, Reason: "invalid JSON: " + syntaxErr.Error()})
+	return false
+}
+
+// position returns the 1-based line and column (counting bytes) of offset.
+func position(data []byte, offset int) (line, col int) {
+	before := data[:min(offset, len(data))]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = offset - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+// checkEncoding reports every JSON string that is not valid UTF-8, which
+// RFC 8259 section 8.1 requires, and returns whether data is valid.
+// encoding/json would silently replace the bad bytes with U+FFFD.
+func checkEncoding(r reporter, data []byte, firstLine int) bool {
+	if utf8.Valid(data) {
+		return true
+	}
+	found := false
+	walkStrings(data, func(path string, isKey bool, raw []byte, end int) {
+		if utf8.Valid(raw) {
+			return
+		}
+		found = true
+		line, col := position(data, end-len(raw)+invalidIndex(raw))
+		reason := "string is not valid UTF-8"
+		if isKey {
+			reason = "object key is not valid UTF-8"
+		}
+		r.list.Add(&ValidationError{Source: r.source, Line: firstLine + line, Column: col, Path: path, Reason: reason})
+	})
+	if !found {
+		// The bad bytes lie outside any string the walk reached, for
+		// example after a syntax error.
+		line, col := position(data, invalidIndex(data))
+		r.list.Add(&ValidationError{Source: r.source, Line: firstLine + line, Column: col, Reason: "input is not valid UTF-8"})
+	}
+	return false
+}
+
+func invalidIndex(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+// walkStrings calls visit for every string token of data with its JSON
+// path, whether it is an object key, its raw bytes (with any separators
+// before it) and the offset where it ends. It stops at the first syntax
+// error.
+func walkStrings(data []byte, visit func(path string, isKey bool, raw []byte, end int)) {
+	type frame struct {
+		array   bool
+		index   int
+		key     string
+		wantKey bool
+	}
+	var stack []*frame
+	pathOf := func(frames []*frame) string {
+		var b strings.Builder
+		b.WriteString("$")
+		for _, f := range frames {
+			if f.array {
+				fmt.Fprintf(&b, "[%d]", f.index)
+			} else {
+				b.WriteString(pathKey(f.key))
+			}
+		}
+		return b.String()
+	}
+	valueDone := func() {
+		if len(stack) == 0 {
+			return
+		}
+		top := stack[len(stack)-1]
+		if top.array {
+			top.index++
+		} else {
+			top.wantKey = true
+		}
+	}
+
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		start := int(dec.InputOffset())
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		end := int(dec.InputOffset())
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' || t == '[' {
+				stack = append(stack, &frame{array: t == '[', wantKey: t == '{'})
+				continue
+			}
+			stack = stack[:len(stack)-1]
+			valueDone()
+		case string:
+			if n := len(stack); n > 0 && !stack[n-1].array && stack[n-1].wantKey {
+				visit(pathOf(stack[:n-1]), true, data[start:end], end)
+				stack[n-1].key = t
+				stack[n-1].wantKey = false
+				continue
+			}
+			visit(pathOf(stack), false, data[start:end], end)
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+}
+
+// pathKey formats an object key as a path step: .Name for plain keys,
+// ["..."] for any other.
+func pathKey(key string) string {
+	for _, c := range key {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return fmt.Sprintf("[%q]", key)
+		}
+	}
+	return "." + key
+}

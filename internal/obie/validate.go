@@ -1,0 +1,244 @@
+package obie
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	insights "github.com/openbanking-insights/insights"
+)
+
+// Patterns of the OBIE schema.
+var (
+	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`) // ActiveOrHistoricCurrencyCode
+	countryPattern  = regexp.MustCompile(`^[A-Z]{2}$`) // CountryCode (ISO 3166-1 alpha-2)
+)
+
+// Maximum lengths of the OBIE text types, in characters.
+const (
+	max35Text  = 35
+	max40Text  = 40
+	max70Text  = 70
+	max210Text = 210
+	max350Text = 350
+	max500Text = 500
+)
+
+// validator checks decoded records. Every rule treats an empty string as an
+// absent field. The OBIE profile requires ASPSPs to omit a field that has
+// no value, but some send "" instead, so both mean the same.
+type validator struct {
+	reporter
+	local *time.Location // zone of date-times without an offset
+	today insights.Date  // latest acceptable birth date
+}
+
+// required reports a missing required field and returns whether it is set.
+func (v *validator) required(path, value string) bool {
+	if value == "" {
+		v.add(path, "missing required field")
+		return false
+	}
+	return true
+}
+
+func (v *validator) maxLength(path, value string, limit int) {
+	if n := utf8.RuneCountInString(value); n > limit {
+		v.add(path, "too long: %d characters, the maximum is %d", n, limit)
+	}
+}
+
+// code checks an optional field against a closed code list.
+func (v *validator) code(path, value string, codes []string) {
+	if value != "" && !isCode(codes, value) {
+		v.add(path, "invalid value %s: want one of %s", quote(value), strings.Join(codes, ", "))
+	}
+}
+
+func (v *validator) dateTime(path, value string) {
+	if value == "" {
+		return
+	}
+	if _, err := ParseDateTime(value, v.local); err != nil {
+		v.add(path, "invalid date-time %s: %v", quote(value), err)
+	}
+}
+
+// amount checks an OBActiveOrHistoricCurrencyAndAmount. OBIE amounts match
+// ^\d{1,13}$|^\d{1,13}\.\d{1,5}$: no sign (CreditDebitIndicator carries it),
+// no exponent, no thousands separator or decimal comma.
+func (v *validator) amount(path string, a *Amount, required bool) {
+	if a == nil {
+		if required {
+			v.add(path, "missing required field")
+		}
+		return
+	}
+	if v.required(path+".Amount", a.Amount) {
+		if _, err := insights.ParseAmount(a.Amount); err != nil {
+			reason := `want digits with an optional "." and 1 to 5 decimals, at most 13 integer digits`
+			if strings.HasPrefix(a.Amount, "-") || strings.HasPrefix(a.Amount, "+") {
+				reason = "OBIE amounts are unsigned: CreditDebitIndicator carries the sign"
+			}
+			v.add(path+".Amount", "invalid amount %s: %s", quote(a.Amount), reason)
+		}
+	}
+	if v.required(path+".Currency", a.Currency) && !currencyPattern.MatchString(a.Currency) {
+		v.add(path+".Currency", "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
+	}
+	v.code(path+".SubType", a.SubType, amountSubTypes)
+}
+
+func (v *validator) creditDebit(path, value string) {
+	if v.required(path, value) {
+		v.code(path, value, creditDebitCodes)
+	}
+}
+
+func (v *validator) balanceType(path, value string) {
+	if !v.required(path, value) {
+		return
+	}
+	if _, ok := BalanceType(value); !ok {
+		v.add(path, "invalid value %s: want a v3.1 balance type such as InterimAvailable or a v4.0 code such as ITAV", quote(value))
+	}
+}
+
+func (v *validator) account(path string, a *Account) {
+	if v.required(path+".AccountId", a.AccountID) {
+		v.maxLength(path+".AccountId", a.AccountID, max40Text)
+	}
+	if v.required(path+".Currency", a.Currency) && !currencyPattern.MatchString(a.Currency) {
+		v.add(path+".Currency", "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
+	}
+	v.code(path+".Status", a.Status, accountStatuses)
+	v.code(path+".AccountType", a.AccountType, accountTypes)
+	v.code(path+".AccountCategory", a.AccountCategory, accountTypes)
+	// AccountSubType and AccountTypeCode are stored as sent, unchecked:
+	// ASPSPs use values outside the enum (the Ozone model bank sends
+	// "Other"), and nothing derived depends on them.
+	v.maxLength(path+".Nickname", a.Nickname, max70Text)
+}
+
+func (v *validator) balance(path string, b *Balance) {
+	if v.required(path+".AccountId", b.AccountID) {
+		v.maxLength(path+".AccountId", b.AccountID, max40Text)
+	}
+	v.amount(path+".Amount", b.Amount, true)
+	v.creditDebit(path+".CreditDebitIndicator", b.CreditDebitIndicator)
+	v.balanceType(path+".Type", b.Type)
+	if v.required(path+".DateTime", b.DateTime) {
+		v.dateTime(path+".DateTime", b.DateTime)
+	}
+	for i := range b.CreditLine {
+		line := &b.CreditLine[i]
+		linePath := fmt.Sprintf("%s.CreditLine[%d]", path, i)
+		if line.Included == nil {
+			v.add(linePath+".Included", "missing required field")
+		}
+		v.code(linePath+".Type", line.Type, creditLineTypes)
+		v.amount(linePath+".Amount", line.Amount, false)
+	}
+}
+
+func (v *validator) transaction(path string, t *Transaction) {
+	if v.required(path+".AccountId", t.AccountID) {
+		v.maxLength(path+".AccountId", t.AccountID, max40Text)
+	}
+	v.maxLength(path+".TransactionId", t.TransactionID, max210Text)
+	v.creditDebit(path+".CreditDebitIndicator", t.CreditDebitIndicator)
+	if v.required(path+".Status", t.Status) {
+		if _, ok := TransactionStatus(t.Status); !ok {
+			v.add(path+".Status", "invalid value %s: want Booked, Pending, Rejected (v3.1) or BOOK, PDNG, RJCT, FUTR, INFO (v4.0)", quote(t.Status))
+		}
+	}
+	v.code(path+".TransactionMutability", t.TransactionMutability, mutabilities)
+	if v.required(path+".BookingDateTime", t.BookingDateTime) {
+		v.dateTime(path+".BookingDateTime", t.BookingDateTime)
+	}
+	v.dateTime(path+".ValueDateTime", t.ValueDateTime)
+	v.amount(path+".Amount", t.Amount, true)
+	v.maxLength(path+".TransactionInformation", t.TransactionInformation, max500Text)
+
+	// If BankTransactionCode is present, the schema requires both levels.
+	if c := t.BankTransactionCode; c != nil {
+		v.required(path+".BankTransactionCode.Code", c.Code)
+		v.required(path+".BankTransactionCode.SubCode", c.SubCode)
+	}
+	if c := t.ProprietaryBankTransactionCode; c != nil {
+		if v.required(path+".ProprietaryBankTransactionCode.Code", c.Code) {
+			v.maxLength(path+".ProprietaryBankTransactionCode.Code", c.Code, max35Text)
+		}
+	}
+	if b := t.Balance; b != nil {
+		v.amount(path+".Balance.Amount", b.Amount, true)
+		v.creditDebit(path+".Balance.CreditDebitIndicator", b.CreditDebitIndicator)
+		v.balanceType(path+".Balance.Type", b.Type)
+	}
+	// MerchantCategoryCode is Min3Max4Text (an ISO 18245 code).
+	if m := t.MerchantDetails; m != nil && m.MerchantCategoryCode != "" {
+		if n := utf8.RuneCountInString(m.MerchantCategoryCode); n < 3 || n > 4 {
+			v.add(path+".MerchantDetails.MerchantCategoryCode", "invalid merchant category code %s: want 3 or 4 characters", quote(m.MerchantCategoryCode))
+		}
+	}
+}
+
+func (v *validator) party(path string, p *Party) {
+	if v.required(path+".PartyId", p.PartyID) {
+		v.maxLength(path+".PartyId", p.PartyID, max40Text)
+	}
+	v.code(path+".PartyType", p.PartyType, partyTypes)
+	v.maxLength(path+".Name", p.Name, max350Text)
+	v.maxLength(path+".FullLegalName", p.FullLegalName, max350Text)
+
+	// The reason never quotes a birth date: it is personal data.
+	if p.BirthDate != "" {
+		if _, err := ParseBirthDate(p.BirthDate, v.today); err != nil {
+			v.add(path+".BirthDate", "%v", err)
+		}
+	}
+	for i := range p.Address {
+		a := &p.Address[i]
+		addrPath := fmt.Sprintf("%s.Address[%d]", path, i)
+		v.code(addrPath+".AddressType", a.AddressType, addressTypes)
+		if a.Country != "" && !countryPattern.MatchString(a.Country) {
+			v.add(addrPath+".Country", "invalid country %s: want two capital letters (ISO 3166-1 alpha-2)", quote(a.Country))
+		}
+	}
+}
+
+// errBirthDate and errBirthDateRange never contain the date itself.
+var (
+	errBirthDate      = errors.New("invalid birth date: want a calendar date YYYY-MM-DD")
+	errBirthDateRange = errors.New("invalid birth date: before 1900 or after today")
+)
+
+// ParseBirthDate parses the BirthDate extension of Party: an ISO 8601
+// calendar date "YYYY-MM-DD" no earlier than 1900 and no later than today.
+func ParseBirthDate(s string, today insights.Date) (insights.Date, error) {
+	if len(s) != len(time.DateOnly) {
+		return insights.Date{}, errBirthDate
+	}
+	d, err := insights.ParseDate(s)
+	if err != nil {
+		return insights.Date{}, errBirthDate
+	}
+	if d.Year < 1900 || today.Before(d) {
+		return insights.Date{}, errBirthDateRange
+	}
+	return d, nil
+}
+
+// quote returns v in double quotes, cut to 40 characters: the values quoted
+// are codes and malformed numbers, and a free-text value sent in a code
+// field should not be copied whole into logs.
+func quote(v string) string {
+	const limit = 40
+	if utf8.RuneCountInString(v) > limit {
+		v = string([]rune(v)[:limit]) + "..."
+	}
+	return fmt.Sprintf("%q", v)
+}
