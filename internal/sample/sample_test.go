@@ -166,7 +166,7 @@ func TestWrite_matchesCommitted(t *testing.T) {
 	want := listFiles(t, committed)
 	got := listFiles(t, generated)
 	if !slices.Equal(want, got) {
-		t.Fatalf("files differ: committed %v, generated %v; regenerate with: go run ./internal/sample/cmd -out testdata/sample", want, got)
+		t.Fatalf("files differ: committed %v, generated %v; regenerate with: make sample", want, got)
 	}
 	for _, name := range got {
 		a, err := os.ReadFile(filepath.Join(committed, name))
@@ -178,7 +178,7 @@ func TestWrite_matchesCommitted(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(a, b) {
-			t.Errorf("%s is stale; regenerate with: go run ./internal/sample/cmd -out testdata/sample", name)
+			t.Errorf("%s is stale; regenerate with: make sample", name)
 		}
 	}
 }
