@@ -187,8 +187,8 @@ func decide(t *testing.T, base, customer, consentURL, action string, withCSRF bo
 func tamper(token string) string {
 	parts := strings.Split(token, ".")
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	payload = bytes.Replace(payload, []byte(`"age_over_18":true`), []byte(`"age_over_18":fals`), 1)
-	payload[len(payload)-2] ^= 0x01
+	i := bytes.Index(payload, []byte(`"age_over_18":true`)) + len(`"age_over_18":tru`)
+	payload[i] = 'E' // "true" becomes "truE"
 	parts[1] = base64.RawURLEncoding.EncodeToString(payload)
 	return strings.Join(parts, ".")
 }
@@ -213,7 +213,8 @@ func TestEndToEnd_approveVerifyRestart(t *testing.T) {
 	mc := merchant{t: t, base: m.BaseURL(), apiKey: strings.TrimSpace(string(apiKey))}
 	jwks := m.BaseURL() + "/.well-known/jwks.json"
 
-	// Merchant asks; customer approves; merchant fetches the token.
+	// The merchant requests claims, the customer approves, and the merchant
+	// fetches the token.
 	id, consentURL := mc.requestClaims()
 	if status, token := mc.status(id); status != "REQUESTED" || token != "" {
 		t.Fatalf("before approval: status %s, token %q", status, token)
@@ -255,7 +256,7 @@ func TestEndToEnd_approveVerifyRestart(t *testing.T) {
 		t.Errorf("after denial: status %s, token %q", status, token)
 	}
 
-	// An approval without the CSRF token is refused and issues nothing.
+	// An approval without the CSRF token is rejected and issues nothing.
 	id3, consentURL3 := mc.requestClaims()
 	if code := decide(t, m.BaseURL(), "alice", consentURL3, "approve", false); code != http.StatusForbidden {
 		t.Errorf("approve without CSRF token: status %d, want 403", code)

@@ -200,7 +200,7 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 	return mux, nil
 }
 
-// health reports whether storage answers a trivial query.
+// health reports whether storage runs a trivial query.
 func (m *Main) health(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()

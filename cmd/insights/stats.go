@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/openbanking-insights/insights/internal/store"
 )
 
 var errNoRows = errors.New("no rows")
@@ -16,13 +18,7 @@ var statsTables = []string{"accounts", "balances", "parties", "transactions", "l
 	"clients", "consent_events", "attestations", "audit_log"}
 
 func runStats(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
-	var storage storageConfig
-	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
-	storage.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	engine, err := storage.open(ctx, logger)
+	engine, err := openStorageFlags(ctx, "stats", args, logger)
 	if err != nil {
 		return err
 	}
@@ -55,15 +51,21 @@ func runStats(ctx context.Context, args []string, stdout io.Writer, logger *slog
 }
 
 func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
-	var storage storageConfig
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	storage.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	engine, err := storage.open(ctx, logger)
+	engine, err := openStorageFlags(ctx, "migrate", args, logger)
 	if err != nil {
 		return err
 	}
 	return engine.Close()
+}
+
+// openStorageFlags parses the args of a command that takes only the
+// storage flags and opens the migrated engine.
+func openStorageFlags(ctx context.Context, command string, args []string, logger *slog.Logger) (store.Engine, error) {
+	var storage storageConfig
+	fs := flag.NewFlagSet(command, flag.ContinueOnError)
+	storage.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return storage.open(ctx, logger)
 }

@@ -15,7 +15,7 @@ import (
 
 func TestMain(m *testing.M) { storetest.Main(m) }
 
-// fixedClaims answers every claim as available and true.
+// fixedClaims derives every claim as available and true.
 type fixedClaims struct{ calls int }
 
 func (f *fixedClaims) Derive(_ context.Context, _ string, reqs []insights.ClaimRequest, now time.Time) ([]insights.ClaimResult, error) {

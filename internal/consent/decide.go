@@ -68,7 +68,7 @@ func (s *Service) Customers(ctx context.Context) ([]string, error) {
 }
 
 // Preview derives the claim values a token for this request would carry now,
-// so the customer sees exactly what will be shared. The first customer to
+// so the customer is shown exactly what will be shared. The first customer to
 // open an unbound request takes it up; others get not found.
 func (s *Service) Preview(ctx context.Context, customerID string, req insights.AttestationRequest) ([]insights.ClaimResult, error) {
 	if err := s.bind(ctx, customerID, req); err != nil {
