@@ -74,12 +74,13 @@ func storedRows(t *testing.T, dataDir, table string) string {
 func startServer(t *testing.T, dataDir string) *Main {
 	t.Helper()
 	m := &Main{Logger: quietLogger(), Config: serveConfig{
-		Storage:       storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
-		Addr:          "127.0.0.1:0",
-		DevSignIn:     true,
-		RequestTTL:    15 * time.Minute,
-		TokenLifetime: 10 * time.Minute,
-		SessionTTL:    15 * time.Minute,
+		Storage:         storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
+		Addr:            "127.0.0.1:0",
+		DevSignIn:       true,
+		RequestTTL:      15 * time.Minute,
+		TokenLifetime:   10 * time.Minute,
+		SessionTTL:      15 * time.Minute,
+		RefreshSchedule: "0 3 * * *",
 	}}
 	if err := m.Open(context.Background()); err != nil {
 		t.Fatalf("start server: %v", err)

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/openbanking-insights/insights/internal/api"
 	"github.com/openbanking-insights/insights/internal/attest"
 	"github.com/openbanking-insights/insights/internal/consent"
@@ -33,6 +35,9 @@ type serveConfig struct {
 	RequestTTL    time.Duration
 	TokenLifetime time.Duration
 	SessionTTL    time.Duration
+	// RefreshSchedule is the cron spec, in Europe/London time, of the
+	// daily refresh of every customer's income streams.
+	RefreshSchedule string
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -45,6 +50,8 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RequestTTL, "request-ttl", 15*time.Minute, "how long a customer has to decide on a request")
 	fs.DurationVar(&c.TokenLifetime, "token-lifetime", 10*time.Minute, "how long an issued token is valid")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 15*time.Minute, "how long a consent page sign-in lasts")
+	fs.StringVar(&c.RefreshSchedule, "refresh-schedule", "0 3 * * *",
+		"cron spec, in Europe/London time, of the daily refresh of income streams and next pay dates")
 }
 
 func (c *serveConfig) validate() error {
@@ -105,6 +112,7 @@ type Main struct {
 	Deriver   *derive.Deriver
 	Keys      *attest.KeySet
 	closed    chan struct{}
+	jobs      *cron.Cron
 }
 
 // Open starts the service and returns once it is listening.
@@ -155,6 +163,10 @@ func (m *Main) Open(ctx context.Context) error {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+	}
+	if err := m.startJobs(); err != nil {
+		m.Close()
+		return err
 	}
 	m.closed = make(chan struct{})
 	go func() {
@@ -219,12 +231,15 @@ func (m *Main) BaseURL() string { return m.baseURL }
 
 // Close drains in-flight requests for up to 10 seconds and closes storage.
 func (m *Main) Close() error {
+	m.stopJobs()
 	var err error
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err = m.server.Shutdown(ctx)
-		<-m.closed
+		if m.closed != nil {
+			<-m.closed
+		}
 		m.server = nil
 	}
 	if m.ownEngine && m.Engine != nil {

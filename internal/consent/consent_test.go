@@ -211,3 +211,28 @@ func TestAuditLog_namesClaimsNotValues(t *testing.T) {
 		t.Errorf("audit actions = %v", actions)
 	}
 }
+
+func TestExpireRequests_recordsLapse(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	lapsed := f.request(t)
+	f.now = f.now.Add(10 * time.Minute)
+	fresh := f.request(t)
+
+	f.now = f.now.Add(6 * time.Minute) // past the first request's 15 minutes only
+	n, err := f.svc.ExpireRequests(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("ExpireRequests = %d, %v; want 1", n, err)
+	}
+	if n, err := f.svc.ExpireRequests(ctx); err != nil || n != 0 {
+		t.Errorf("second ExpireRequests = %d, %v; want 0", n, err)
+	}
+
+	f.now = f.now.Add(-time.Hour) // the stored event decides, not the clock
+	if got, err := f.svc.Request(ctx, lapsed.ID); err != nil || got.Status != insights.RequestExpired {
+		t.Errorf("lapsed request: %+v, %v; want expired", got.Status, err)
+	}
+	if got, err := f.svc.Request(ctx, fresh.ID); err != nil || got.Status != insights.RequestPending {
+		t.Errorf("fresh request: %+v, %v; want requested", got.Status, err)
+	}
+}

@@ -185,3 +185,44 @@ func (s *Service) approve(ctx context.Context, req insights.AttestationRequest, 
 		"claims", issued.ClaimNames, "expires_at", issued.ExpiresAt)
 	return nil
 }
+
+// ExpireRequests appends an "expired" event to every request still awaiting
+// a decision after its expiry, so the event log states the lapse instead of
+// leaving it to be computed. It returns the number of requests expired.
+func (s *Service) ExpireRequests(ctx context.Context) (int, error) {
+	decideMu.Lock()
+	defer decideMu.Unlock()
+
+	rows, err := s.Engine.Query(ctx, `SELECT request_id, argMin(client_id, seq), argMinIf(customer_id, seq, customer_id != ''),
+    toInt64(max(seq)), toUnixTimestamp64Milli(argMin(expires_at, seq))
+FROM consent_events FINAL
+GROUP BY request_id
+HAVING argMaxIf(event, seq, event != 'opened') = 'requested' AND argMin(expires_at, seq) <= fromUnixTimestamp64Milli({now:Int64}, 'UTC')`,
+		store.P("now", millis(s.now())))
+	if err != nil {
+		return 0, fmt.Errorf("find lapsed requests: %w", err)
+	}
+	var lapsed []event
+	for rows.Next() {
+		var ev event
+		var expires int64
+		if err := rows.Scan(&ev.RequestID, &ev.ClientID, &ev.CustomerID, &ev.Seq, &expires); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("find lapsed requests: %w", err)
+		}
+		ev.Seq++
+		ev.Name, ev.Actor, ev.At, ev.ExpiresAt = eventExpired, "service", s.now(), time.UnixMilli(expires).UTC()
+		lapsed = append(lapsed, ev)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find lapsed requests: %w", err)
+	}
+
+	for _, ev := range lapsed {
+		if err := s.appendEvent(ctx, ev, nil); err != nil {
+			return 0, err
+		}
+	}
+	return len(lapsed), nil
+}

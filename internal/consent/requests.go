@@ -21,6 +21,7 @@ const (
 	eventApproved  = "approved"
 	eventDenied    = "denied"
 	eventIssued    = "issued"
+	eventExpired   = "expired"
 )
 
 const (
