@@ -38,7 +38,7 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	defer engine.Close()
 
 	loader := &ingest.Loader{Engine: engine, Categorizer: categorize.New(), Logger: logger}
-	var failed int
+	var failed, loaded int
 	for _, path := range fs.Args() {
 		res, err := loader.LoadFile(ctx, customer, path)
 		if err != nil {
@@ -50,14 +50,18 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 			fmt.Fprintf(stdout, "%s: already loaded, skipped\n", path)
 			continue
 		}
+		loaded++
 		fmt.Fprintf(stdout, "%s: %d accounts, %d balances, %d parties, %d transactions (%d already stored)\n",
 			path, res.Accounts, res.Balances, res.Parties, res.Transactions, res.Unchanged)
 	}
 
-	// Income streams are derived once per ingest run, after all files.
-	deriver := &derive.Deriver{Engine: engine, Logger: logger}
-	if _, err := deriver.RefreshIncome(ctx, customer, time.Now()); err != nil {
-		return fmt.Errorf("derive income streams: %w", err)
+	// Income streams are derived once per ingest run, after all files, and
+	// only when a file stored something.
+	if loaded > 0 {
+		deriver := &derive.Deriver{Engine: engine, Logger: logger}
+		if _, err := deriver.RefreshIncome(ctx, customer, time.Now()); err != nil {
+			return fmt.Errorf("derive income streams: %w", err)
+		}
 	}
 	if failed > 0 {
 		return exitError{code: 1, msg: fmt.Sprintf("insights ingest: %d of %d files rejected", failed, fs.NArg())}

@@ -203,6 +203,7 @@ func TestEndToEnd_approveVerifyRestart(t *testing.T) {
 		t.Fatalf("ingest output: %s", out)
 	}
 	before := storedRows(t, dataDir, "transactions")
+	streamsBefore := storedRows(t, dataDir, "income_streams")
 	keyFile := filepath.Join(dataDir, "shop.key")
 	mustCLI(t, "clients", "add", "-data", dataDir, "-name", "Demo Shop", "-key-file", keyFile)
 	apiKey, err := os.ReadFile(keyFile)
@@ -278,6 +279,9 @@ func TestEndToEnd_approveVerifyRestart(t *testing.T) {
 	if after := storedRows(t, dataDir, "transactions"); after != before {
 		t.Errorf("transactions after reloading: %s, before: %s", after, before)
 	}
+	if after := storedRows(t, dataDir, "income_streams"); after != streamsBefore {
+		t.Errorf("income_streams after reloading: %s, before: %s", after, streamsBefore)
+	}
 	m = startServer(t, dataDir)
 	defer m.Close()
 	mc.base = m.BaseURL()
@@ -291,6 +295,7 @@ func TestIngest_corruptFileStoresNothing(t *testing.T) {
 	dataDir := t.TempDir()
 	mustCLI(t, append([]string{"ingest", "-data", dataDir, "-customer", "bob"}, sampleFiles("bob")...)...)
 	before := storedRows(t, dataDir, "transactions")
+	streamsBefore := storedRows(t, dataDir, "income_streams")
 
 	// A copy of the feed with one amount broken in the middle of the file.
 	data, err := os.ReadFile(filepath.Join(sampleDir, "bob", "transactions.ndjson"))
@@ -317,6 +322,9 @@ func TestIngest_corruptFileStoresNothing(t *testing.T) {
 	}
 	if after := storedRows(t, dataDir, "transactions"); after != before {
 		t.Errorf("transactions after the rejected file: %s, before: %s", after, before)
+	}
+	if after := storedRows(t, dataDir, "income_streams"); after != streamsBefore {
+		t.Errorf("income_streams after the rejected file: %s, before: %s", after, streamsBefore)
 	}
 }
 

@@ -75,10 +75,16 @@ func (d *Deriver) RefreshIncome(ctx context.Context, customerID string, now time
 	// Step 1: detect, on the customer's local date.
 	streams := categorize.DetectIncome(txs, d.today(now), d.calendar())
 
-	// Step 2: store the set under a derived_at no other set has.
-	_, last, err := d.storedIncome(ctx, customerID)
+	// Step 2: store the set under a derived_at no other set has, unless it
+	// equals the newest stored set: re-deriving unchanged data (a restart
+	// that reloads the same files) must not grow the table.
+	stored, last, err := d.storedIncome(ctx, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("refresh income: %w", err)
+	}
+	if !last.IsZero() && sameStreams(stored, streams) {
+		d.logger().Debug("income streams unchanged", "customer_id", customerID, "streams", len(streams))
+		return streams, nil
 	}
 	derivedAt := now.UTC().Truncate(time.Millisecond)
 	if !derivedAt.After(last) {
@@ -347,4 +353,28 @@ func (d *Deriver) incomeStale(ctx context.Context, customerID string, derivedAt,
 		return false, fmt.Errorf("read last transaction load: %w", err)
 	}
 	return ingestedMs > derivedAt.UnixMilli(), nil
+}
+
+// sameStreams reports whether two derived sets hold the same streams, in
+// any order.
+func sameStreams(a, b []insights.IncomeStream) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	key := func(s insights.IncomeStream) insights.IncomeStream {
+		s.CustomerID = ""
+		return s
+	}
+	count := make(map[insights.IncomeStream]int, len(a))
+	for _, s := range a {
+		count[key(s)]++
+	}
+	for _, s := range b {
+		k := key(s)
+		if count[k] == 0 {
+			return false
+		}
+		count[k]--
+	}
+	return true
 }

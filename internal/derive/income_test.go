@@ -33,7 +33,7 @@ func countDerivedSets(t *testing.T, e store.Engine, customer string) uint64 {
 	return n
 }
 
-func TestRefreshIncome_newSetEachTime(t *testing.T) {
+func TestRefreshIncome_newSetOnlyWhenChanged(t *testing.T) {
 	ctx := context.Background()
 	e := storetest.New(t)
 	ingested := mustTime(t, "2026-11-30T06:00:00Z")
@@ -46,24 +46,33 @@ func TestRefreshIncome_newSetEachTime(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RefreshIncome: %v", err)
 	}
-	// Refreshing again at the same instant must still store a new set.
+	// Refreshing unchanged data stores nothing; new data stores a new set,
+	// even at the same instant.
 	if _, err := d.RefreshIncome(ctx, "c1", now); err != nil {
 		t.Fatalf("second RefreshIncome: %v", err)
 	}
+	if n := countDerivedSets(t, e, "c1"); n != 1 {
+		t.Errorf("stored sets after an unchanged refresh = %d, want 1", n)
+	}
+	insertCredits(t, e, "c1", ingested, credit{key: "refund", date: "2026-11-20", amount: "12.00", counterparty: "K JONES", description: "PAYBACK"})
+	latest, err := d.RefreshIncome(ctx, "c1", now)
+	if err != nil {
+		t.Fatalf("third RefreshIncome: %v", err)
+	}
 	if n := countDerivedSets(t, e, "c1"); n != 2 {
-		t.Errorf("stored sets = %d, want 2", n)
+		t.Errorf("stored sets after new data = %d, want 2", n)
 	}
 
 	stored, err := d.IncomeStreams(ctx, "c1")
 	if err != nil {
 		t.Fatalf("IncomeStreams: %v", err)
 	}
-	if len(stored) != len(first) || len(stored) != 2 {
-		t.Fatalf("IncomeStreams returned %d streams, RefreshIncome %d; want 2 each", len(stored), len(first))
+	if len(first) != 2 || len(stored) != len(latest) || len(stored) != 3 {
+		t.Fatalf("IncomeStreams returned %d streams, RefreshIncome %d then %d; want 2, then 3 stored", len(stored), len(first), len(latest))
 	}
-	for i := range first {
-		if stored[i] != first[i] {
-			t.Errorf("stream %d stored as %+v, derived as %+v", i, stored[i], first[i])
+	for i := range latest {
+		if stored[i] != latest[i] {
+			t.Errorf("stream %d stored as %+v, derived as %+v", i, stored[i], latest[i])
 		}
 	}
 
@@ -336,3 +345,4 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
