@@ -1,0 +1,107 @@
+package bank
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// links is the Links member of an OBIE response; every link is absolute.
+type links struct {
+	Self  string `json:"Self"`
+	First string `json:"First,omitempty"`
+	Prev  string `json:"Prev,omitempty"`
+	Next  string `json:"Next,omitempty"`
+	Last  string `json:"Last,omitempty"`
+}
+
+type envelope struct {
+	Data  map[string]any `json:"Data"`
+	Links links          `json:"Links"`
+	Meta  map[string]any `json:"Meta"`
+}
+
+// pageParam is the query parameter of a page number. OBIE leaves its name
+// to the ASPSP, and clients must follow Links.Next as given.
+const pageParam = "page"
+
+// writeResult sends res in an OBIE envelope. Arrays are paged by
+// Options.PageSize; the filters of the request stay in every link.
+func (b *Bank) writeResult(w http.ResponseWriter, r *http.Request, res *result) {
+	self := absoluteURL(r, r.URL.RequestURI())
+	env := envelope{Links: links{Self: self}, Meta: map[string]any{}}
+	for k, v := range res.meta {
+		env.Meta[k] = v
+	}
+
+	if res.single {
+		env.Data = map[string]any{res.resource: res.items[0]}
+		env.Meta["TotalPages"] = 1
+		writeJSON(w, http.StatusOK, env)
+		return
+	}
+
+	size := b.opts.PageSize
+	total := max(1, (len(res.items)+size-1)/size)
+	page := 1
+	if v := r.URL.Query().Get(pageParam); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > total {
+			apiErr := badQuery(pageParam, "page must be a whole number from 1 to "+strconv.Itoa(total))
+			writeError(w, apiErr.status, apiErr.message, apiErr.errs...)
+			return
+		}
+		page = n
+	}
+
+	start := (page - 1) * size
+	items := res.items[start:min(start+size, len(res.items))]
+	if items == nil {
+		items = []map[string]json.RawMessage{}
+	}
+	env.Meta["TotalPages"] = total
+	env.Links.First = pageURL(r, 1)
+	env.Links.Last = pageURL(r, total)
+	if page > 1 {
+		env.Links.Prev = pageURL(r, page-1)
+	}
+	if page < total {
+		env.Links.Next = pageURL(r, page+1)
+	}
+
+	switch faultFrom(r) {
+	case kindNextLoop:
+		// A broken ASPSP whose Next leads back: to the page itself on the
+		// first page, to the first page on any later one.
+		env.Links.Next = self
+		if page > 1 {
+			env.Links.Next = env.Links.First
+		}
+	case kindBadRecord:
+		if len(items) > 0 {
+			items[0]["Amount"] = badAmount(items[0]["Amount"])
+		}
+	}
+	env.Data = map[string]any{res.resource: items}
+	writeJSON(w, http.StatusOK, env)
+}
+
+// pageURL returns the absolute URL of page n of the request's resource,
+// keeping its other query parameters.
+func pageURL(r *http.Request, n int) string {
+	q := r.URL.Query()
+	q.Set(pageParam, strconv.Itoa(n))
+	return absoluteURL(r, r.URL.Path+"?"+q.Encode())
+}
+
+// badAmount returns the amount with a decimal comma, "12,30", which the
+// OBIE pattern ^\d{1,13}$|^\d{1,13}\.\d{1,5}$ rejects. The currency stays.
+func badAmount(raw json.RawMessage) json.RawMessage {
+	var amount map[string]any
+	if err := json.Unmarshal(raw, &amount); err != nil || amount == nil {
+		amount = map[string]any{"Currency": "GBP"}
+	}
+	amount["Amount"] = "12,30"
+	out, _ := json.Marshal(amount)
+	return out
+}
