@@ -24,6 +24,7 @@ Commands:
   stats      print stored row counts
   migrate    apply schema migrations and exit
   sample     write the seeded demo feed
+  bank       serve a local OBIE bank over the demo feed, for demos and tests
 
 Run "insights <command> -h" for a command's flags.
 `
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		return runMigrate(ctx, rest, logger)
 	case "sample":
 		return runSample(rest, stdout)
+	case "bank":
+		return runBank(ctx, rest, logger)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

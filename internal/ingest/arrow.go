@@ -1,17 +1,14 @@
 package ingest
 
 import (
-	"context"
-	"fmt"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	insights "github.com/openbanking-insights/insights"
-	"github.com/openbanking-insights/insights/internal/store"
 )
 
 // Arrow types of the table columns. Amounts are Decimal64(5) in ClickHouse;
@@ -26,26 +23,24 @@ var (
 	boolType      = arrow.FixedWidthTypes.Boolean
 )
 
-// row is one row to insert, with the columns common to the ingest tables.
-type row[T any] struct {
-	value *T
-	hash  string
-}
-
-// table describes how the rows of one table become Arrow columns.
+// table describes how the rows of one table become Arrow columns of its
+// staging table, and which columns identify a row.
 type table[T any] struct {
 	name   string
 	fields []arrow.Field // content columns, before content_hash, source and ingested_at
-	// identity returns the columns that key the table's ReplacingMergeTree
-	// (its ORDER BY after customer_id), in the same form as storedHashes.
-	identity func(v *T) []string
+	// identity lists the columns that key the table's ReplacingMergeTree
+	// (its ORDER BY after customer_id).
+	identity []string
+	// hash returns the content hash of v; see keys.go.
+	hash func(v *T) string
 	// appendRow appends the content columns of v to the builders, in
 	// fields order.
 	appendRow func(b *array.RecordBuilder, v *T)
 }
 
-// schema returns the Arrow schema of the table's insert: customer_id, the
-// content columns, then content_hash, source and ingested_at.
+// schema returns the Arrow schema of the table's staging insert:
+// customer_id, the content columns, content_hash, source, ingested_at, and
+// the staging columns load_id and seq.
 func (t *table[T]) schema() *arrow.Schema {
 	fields := []arrow.Field{{Name: "customer_id", Type: stringType}}
 	fields = append(fields, t.fields...)
@@ -53,45 +48,20 @@ func (t *table[T]) schema() *arrow.Schema {
 		arrow.Field{Name: "content_hash", Type: stringType},
 		arrow.Field{Name: "source", Type: stringType},
 		arrow.Field{Name: "ingested_at", Type: timestampType},
+		arrow.Field{Name: "load_id", Type: stringType},
+		arrow.Field{Name: "seq", Type: arrow.PrimitiveTypes.Uint64},
 	)
 	return arrow.NewSchema(fields, nil)
 }
 
-// load carries what every row of one load shares.
-type load struct {
-	customerID string
-	source     string
-	ingestedAt time.Time
-	batchSize  int
-}
-
-// insert writes rows to the table in record batches of at most
-// ld.batchSize rows.
-func insert[T any](ctx context.Context, engine store.Engine, t *table[T], ld load, rows []row[T]) error {
-	schema := t.schema()
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-
-	last := len(schema.Fields()) - 1
-	for start := 0; start < len(rows); start += ld.batchSize {
-		batch := rows[start:min(start+ld.batchSize, len(rows))]
-		b.Reserve(len(batch))
-		for _, r := range batch {
-			b.Field(0).(*array.StringBuilder).Append(ld.customerID)
-			t.appendRow(b, r.value)
-			b.Field(last - 2).(*array.StringBuilder).Append(r.hash)
-			b.Field(last - 1).(*array.StringBuilder).Append(ld.source)
-			b.Field(last).(*array.TimestampBuilder).Append(timestamp(ld.ingestedAt))
-		}
-
-		rec := b.NewRecordBatch()
-		err := engine.InsertArrow(ctx, t.name, rec)
-		rec.Release()
-		if err != nil {
-			return fmt.Errorf("insert %d rows into %s: %w", len(batch), t.name, err)
-		}
+// columns returns the columns that staging and main table share, as SQL.
+func (t *table[T]) columns() string {
+	names := []string{"customer_id"}
+	for _, f := range t.fields {
+		names = append(names, f.Name)
 	}
-	return nil
+	names = append(names, "content_hash", "source", "ingested_at", "load_id")
+	return strings.Join(names, ", ")
 }
 
 func timestamp(t time.Time) arrow.Timestamp { return arrow.Timestamp(t.UnixMilli()) }
@@ -118,7 +88,8 @@ var accountsTable = &table[insights.Account]{
 		{Name: "nickname", Type: stringType},
 		{Name: "status", Type: stringType},
 	},
-	identity: func(a *insights.Account) []string { return []string{a.AccountID} },
+	identity: []string{"account_id"},
+	hash:     accountHash,
 	appendRow: func(b *array.RecordBuilder, a *insights.Account) {
 		for i, s := range []string{a.AccountID, a.Currency, a.AccountType, a.AccountSubType, a.Nickname, a.Status} {
 			appendString(b, 1+i, s)
@@ -137,9 +108,8 @@ var balancesTable = &table[insights.Balance]{
 		{Name: "credit_line_included", Type: boolType},
 		{Name: "credit_line", Type: amountType},
 	},
-	identity: func(v *insights.Balance) []string {
-		return []string{v.AccountID, v.Type, v.Currency, fmt.Sprint(v.AsOf.UnixMilli())}
-	},
+	identity: []string{"account_id", "type", "currency", "as_of"},
+	hash:     balanceHash,
 	appendRow: func(b *array.RecordBuilder, v *insights.Balance) {
 		appendString(b, 1, v.AccountID)
 		appendString(b, 2, v.Type)
@@ -162,7 +132,8 @@ var partiesTable = &table[insights.Party]{
 		{Name: "post_code", Type: stringType},
 		{Name: "country", Type: stringType},
 	},
-	identity: func(p *insights.Party) []string { return []string{p.PartyID} },
+	identity: []string{"party_id"},
+	hash:     partyHash,
 	appendRow: func(b *array.RecordBuilder, p *insights.Party) {
 		appendString(b, 1, p.PartyID)
 		appendString(b, 2, p.Name)
@@ -205,7 +176,8 @@ var transactionsTable = &table[insights.Transaction]{
 		{Name: "category", Type: stringType},
 		{Name: "category_rule", Type: stringType},
 	},
-	identity: func(t *insights.Transaction) []string { return []string{t.AccountID, t.Key} },
+	identity: []string{"account_id", "transaction_key"},
+	hash:     transactionHash,
 	appendRow: func(b *array.RecordBuilder, t *insights.Transaction) {
 		appendString(b, 1, t.AccountID)
 		appendString(b, 2, t.Key)

@@ -32,32 +32,47 @@ func formatTime(t time.Time) string {
 	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z")
 }
 
-// setTransactionKeys sets Key on every transaction: "id:" and the ASPSP's
-// TransactionId when it sent one, otherwise "fp:" and a fingerprint.
+// setTransactionKeys sets Key on every transaction of one file; see keyer.
+func setTransactionKeys(txs []insights.Transaction) {
+	k := newKeyer()
+	for i := range txs {
+		k.setKey(&txs[i])
+	}
+}
+
+// keyer sets Key on the transactions of one load, in input order: "id:"
+// and the ASPSP's TransactionId when it sent one, otherwise "fp:" and a
+// fingerprint.
 //
 // The fingerprint hashes account, booking time, signed amount, currency,
 // status, TransactionInformation and the bank transaction codes, followed
-// by the occurrence index among transactions of the file with the same
+// by the occurrence index among transactions of the load with the same
 // content. Identical entries are real: the Ozone model bank books several
 // debits of the same amount on the same day, and they must stay distinct.
 // A window that overlaps an earlier file holds all entries of a booking
 // time or none, because ASPSPs filter on BookingDateTime, so the indexes
 // match between files.
-func setTransactionKeys(txs []insights.Transaction) {
-	seen := make(map[string]int)
-	for i := range txs {
-		t := &txs[i]
-		if t.TransactionID != "" {
-			t.Key = "id:" + t.TransactionID
-			continue
-		}
-		base := hashFields(t.AccountID, formatTime(t.BookingTime), t.Amount.String(), t.Currency,
-			string(t.Status), t.Description, t.BankTransactionCode, t.BankTransactionSubCode,
-			t.ProprietaryCode, t.ProprietaryIssuer)
-		n := seen[base]
-		seen[base] = n + 1
-		t.Key = "fp:" + hashFields(base, strconv.Itoa(n))
+//
+// NOTE: seen grows by about 100 bytes per transaction without a
+// TransactionId, the only state of a load that grows with its size; a
+// 10-million-row file without any TransactionId would need about 1 GB.
+type keyer struct {
+	seen map[string]int
+}
+
+func newKeyer() *keyer { return &keyer{seen: make(map[string]int)} }
+
+func (k *keyer) setKey(t *insights.Transaction) {
+	if t.TransactionID != "" {
+		t.Key = "id:" + t.TransactionID
+		return
 	}
+	base := hashFields(t.AccountID, formatTime(t.BookingTime), t.Amount.String(), t.Currency,
+		string(t.Status), t.Description, t.BankTransactionCode, t.BankTransactionSubCode,
+		t.ProprietaryCode, t.ProprietaryIssuer)
+	n := k.seen[base]
+	k.seen[base] = n + 1
+	t.Key = "fp:" + hashFields(base, strconv.Itoa(n))
 }
 
 // The content hashes cover every column a row stores except customer_id,

@@ -19,11 +19,14 @@ func ozoneTransactions(t *testing.T) []insights.Transaction {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := convert(p, "c1", obie.London, insights.Date{Year: 2026, Month: 12, Day: 4})
-	if err != nil {
-		t.Fatal(err)
+	txs := make([]insights.Transaction, len(p.Transactions))
+	for i := range p.Transactions {
+		if txs[i], err = p.Transactions[i].ToDomain("c1", obie.London); err != nil {
+			t.Fatal(err)
+		}
 	}
-	return recs.transactions
+	setTransactionKeys(txs)
+	return txs
 }
 
 func TestTransactionKeys_ozoneDistinct(t *testing.T) {

@@ -120,44 +120,77 @@ func (d Decoder) DecodeEnvelope(source string, data []byte) (*Payload, error) {
 //
 // The error, when not nil, is an *ErrorList holding every problem found.
 func (d Decoder) DecodeNDJSON(source string, data []byte) (*Payload, error) {
-	list := &ErrorList{}
+	lines := d.NewLineDecoder(source)
 	payload := &Payload{}
-	base := reporter{list: list, source: source}
-	v := d.validator(base)
-
 	for i, line := range bytes.Split(data, []byte("\n")) {
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		r := reporter{list: list, source: source, line: i + 1}
-		v.reporter = r
-		if !checkEncoding(r, line, i) || !checkSyntax(r, line, i) {
-			continue
-		}
-
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(line, &obj); err != nil {
-			r.add("$", "want a JSON object with one key: Account, Balance, Transaction or Party")
-			continue
-		}
-		if len(obj) != 1 {
-			r.add("$", "want exactly one key, Account, Balance, Transaction or Party; found %d", len(obj))
-			continue
-		}
-		for name, raw := range obj {
-			switch name {
-			case ResourceAccount, ResourceBalance, ResourceTransaction, ResourceParty:
-				payload.add(v, name, "$."+name, raw)
-			default:
-				r.add("$", "unknown resource %s: want Account, Balance, Transaction or Party", quote(name))
-			}
-		}
+		lines.Decode(i+1, line, payload)
 	}
-	if err := list.Err(); err != nil {
+	if err := lines.Errors.Err(); err != nil {
 		return nil, err
 	}
 	return payload, nil
+}
+
+// LineDecoder decodes an NDJSON file one line at a time, so a caller can
+// stream a file of any size: it keeps only the problems found, in Errors.
+type LineDecoder struct {
+	// Errors collects the problems of every line decoded so far.
+	Errors *ErrorList
+	source string
+	v      *validator
+}
+
+// NewLineDecoder returns a LineDecoder for the NDJSON file named source.
+func (d Decoder) NewLineDecoder(source string) *LineDecoder {
+	list := &ErrorList{}
+	return &LineDecoder{Errors: list, source: source, v: d.validator(reporter{list: list, source: source})}
+}
+
+// Decode decodes and validates line number lineNo (1-based) and appends
+// its record to p. It returns false, and appends nothing, when the line
+// holds a problem; the problem goes to Errors. A blank line returns true.
+func (ld *LineDecoder) Decode(lineNo int, line []byte, p *Payload) bool {
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if len(bytes.TrimSpace(line)) == 0 {
+		return true
+	}
+	before := ld.Errors.Len()
+	r := reporter{list: ld.Errors, source: ld.source, line: lineNo}
+	ld.v.reporter = r
+	if !checkEncoding(r, line, lineNo-1) {
+		return false
+	}
+
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(line, &obj); err != nil {
+		// Locate a syntax error by line and column; anything else is a
+		// value that is not an object.
+		if checkSyntax(r, line, lineNo-1) {
+			r.add("$", "want a JSON object with one key: Account, Balance, Transaction or Party")
+		}
+		return false
+	}
+	if len(obj) != 1 {
+		r.add("$", "want exactly one key, Account, Balance, Transaction or Party; found %d", len(obj))
+		return false
+	}
+
+	// The record is appended before validation, so it is taken back when
+	// validation found a problem.
+	saved := *p
+	for name, raw := range obj {
+		switch name {
+		case ResourceAccount, ResourceBalance, ResourceTransaction, ResourceParty:
+			p.add(ld.v, name, "$."+name, raw)
+		default:
+			r.add("$", "unknown resource %s: want Account, Balance, Transaction or Party", quote(name))
+		}
+	}
+	if ld.Errors.Len() != before {
+		*p = saved
+		return false
+	}
+	return true
 }
 
 func (d Decoder) validator(r reporter) *validator {

@@ -77,19 +77,45 @@ func (v *validator) amount(path string, a *Amount, required bool) {
 		}
 		return
 	}
+	amountOK := false
 	if v.required(path+".Amount", a.Amount) {
 		if _, err := insights.ParseAmount(a.Amount); err != nil {
+			// A negative amount is rejected, never read as the opposite
+			// direction: a bank that signs its amounts may also have set
+			// CreditDebitIndicator, and guessing which one is right could
+			// turn a debit into income.
 			reason := `want digits with an optional "." and 1 to 5 decimals, at most 13 integer digits`
 			if strings.HasPrefix(a.Amount, "-") || strings.HasPrefix(a.Amount, "+") {
 				reason = "OBIE amounts are unsigned: CreditDebitIndicator carries the sign"
 			}
 			v.add(path+".Amount", "invalid amount %s: %s", quote(a.Amount), reason)
+		} else {
+			amountOK = true
 		}
 	}
-	if v.required(path+".Currency", a.Currency) && !currencyPattern.MatchString(a.Currency) {
-		v.add(path+".Currency", "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
+	currencyOK := false
+	if v.required(path+".Currency", a.Currency) {
+		currencyOK = currencyPattern.MatchString(a.Currency)
+		if !currencyOK {
+			v.add(path+".Currency", "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
+		}
+	}
+	if amountOK && currencyOK {
+		v.minorUnits(path+".Amount", a.Amount, a.Currency)
 	}
 	v.code(path+".SubType", a.SubType, amountSubTypes)
+}
+
+// minorUnits rejects an amount with more significant decimals than ISO 4217
+// gives its currency, such as GBP "1.234": the OBIE pattern allows five
+// decimals for any currency, but no account can hold a fraction of a penny.
+// Trailing zeros are not significant, so GBP "12.500" is accepted.
+func (v *validator) minorUnits(path, amount, currency string) {
+	_, frac, _ := strings.Cut(amount, ".")
+	frac = strings.TrimRight(frac, "0")
+	if limit := insights.MinorUnits(currency); len(frac) > limit {
+		v.add(path, "invalid amount %s: %s has %d decimals (ISO 4217)", quote(amount), currency, limit)
+	}
 }
 
 func (v *validator) creditDebit(path, value string) {

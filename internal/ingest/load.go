@@ -1,0 +1,257 @@
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"regexp"
+	"time"
+
+	insights "github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/obie"
+	"github.com/openbanking-insights/insights/internal/store"
+)
+
+// ErrLoadFinished reports a call on a Load after Commit or Abort.
+var ErrLoadFinished = errors.New("load already committed or aborted")
+
+// Load is one load in progress: records added to it wait in the staging
+// tables until Commit. A Load is not safe for concurrent use, and one
+// source should be loaded by one Load at a time: Begin removes the staged
+// rows that an earlier, unfinished load of the same source left behind.
+type Load struct {
+	loader     *Loader
+	id         string // load_id: 32 hex digits
+	customerID string
+	source     string
+	ingestedAt time.Time
+	zone       *time.Location
+	today      insights.Date
+	keys       *keyer
+	seq        uint64
+
+	// digest is the SHA-256 recorded in loads: the file's own when
+	// fileDigest is set, otherwise one over the source and the content
+	// hashes of the records in input order, so a rerun of a pull collapses
+	// into one loads row with its first run.
+	digest     hash.Hash
+	fileDigest string
+
+	accounts     *stager[insights.Account]
+	balances     *stager[insights.Balance]
+	parties      *stager[insights.Party]
+	transactions *stager[insights.Transaction]
+	records      Result // record counts, filled by Add
+	finished     bool
+}
+
+// Window is a booking-time range of one account that a pull read. Complete
+// is true when every page of the range was read; only then may Commit
+// conclude that a pending entry the range no longer lists has vanished.
+// From and To are inclusive; a zero From or To leaves that side open.
+type Window struct {
+	AccountID string
+	From, To  time.Time
+	Complete  bool
+}
+
+// Begin starts a load of one source (a file path, or "pull:<id>"): records
+// added to it are staged and become visible together on Commit; Abort or a
+// crash leaves stored data as it was.
+func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, error) {
+	if customerID == "" {
+		return nil, fmt.Errorf("begin load of %s: customer ID is empty", source)
+	}
+	if err := l.dropStaleStaging(ctx, customerID, source); err != nil {
+		return nil, fmt.Errorf("begin load of %s: %w", source, err)
+	}
+
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, fmt.Errorf("begin load of %s: load ID: %w", source, err)
+	}
+	zone := l.zone()
+	now := l.now()
+	digest := sha256.New()
+	digest.Write([]byte(hashFields(source)))
+	return &Load{
+		loader:       l,
+		id:           hex.EncodeToString(id[:]),
+		customerID:   customerID,
+		source:       source,
+		ingestedAt:   now.UTC().Truncate(time.Millisecond),
+		zone:         zone,
+		today:        insights.DateOf(now.In(zone)),
+		keys:         newKeyer(),
+		digest:       digest,
+		accounts:     newStager(accountsTable),
+		balances:     newStager(balancesTable),
+		parties:      newStager(partiesTable),
+		transactions: newStager(transactionsTable),
+		records:      Result{Source: source},
+	}, nil
+}
+
+// ID returns the load's load_id, the staging partition and the value of
+// the load_id column of every row the load inserts.
+func (ld *Load) ID() string { return ld.id }
+
+func (ld *Load) nextSeq() uint64 {
+	ld.seq++
+	return ld.seq
+}
+
+// Add converts, categorises and stages a validated payload (obie.Payload
+// from obie.Decoder.Decode). Memory stays bounded: rows go to storage in
+// Arrow record batches of Loader.BatchSize.
+func (ld *Load) Add(ctx context.Context, p *obie.Payload) error {
+	if ld.finished {
+		return ErrLoadFinished
+	}
+	for i := range p.Accounts {
+		a := p.Accounts[i].ToDomain(ld.customerID)
+		if err := ld.accounts.add(ctx, ld, &a); err != nil {
+			return err
+		}
+	}
+	for i := range p.Balances {
+		b, err := p.Balances[i].ToDomain(ld.customerID, ld.zone)
+		if err != nil {
+			return fmt.Errorf("balance %d: %w", ld.records.Balances+1, err)
+		}
+		if err := ld.balances.add(ctx, ld, &b); err != nil {
+			return err
+		}
+		ld.records.Balances++
+	}
+	for i := range p.Parties {
+		party, err := p.Parties[i].ToDomain(ld.customerID, ld.today)
+		if err != nil {
+			return fmt.Errorf("party %d: %w", ld.records.Parties+1, err)
+		}
+		if err := ld.parties.add(ctx, ld, &party); err != nil {
+			return err
+		}
+		ld.records.Parties++
+	}
+	for i := range p.Transactions {
+		if err := ld.addTransaction(ctx, &p.Transactions[i]); err != nil {
+			return err
+		}
+	}
+	ld.records.Accounts += len(p.Accounts)
+	return nil
+}
+
+func (ld *Load) addTransaction(ctx context.Context, wire *obie.Transaction) error {
+	t, err := wire.ToDomain(ld.customerID, ld.zone)
+	if err != nil {
+		return fmt.Errorf("transaction %d: %w", ld.records.Transactions+1, err)
+	}
+	ld.keys.setKey(&t)
+	if c := ld.loader.Categorizer; c != nil {
+		c.Categorize(&t)
+	}
+	if t.Category == "" {
+		t.Category = insights.CategoryUncategorized
+	}
+	if err := ld.transactions.add(ctx, ld, &t); err != nil {
+		return err
+	}
+	ld.records.Transactions++
+	return nil
+}
+
+// Abort drops the staged rows. Stored data stays as it was.
+func (ld *Load) Abort(ctx context.Context) error {
+	if ld.finished {
+		return nil
+	}
+	ld.finish()
+	if err := ld.loader.dropStaging(ctx, ld.id); err != nil {
+		return fmt.Errorf("abort load of %s: %w", ld.source, err)
+	}
+	ld.loader.logger().Info("load aborted", "source", ld.source, "customer_id", ld.customerID, "load_id", ld.id)
+	return nil
+}
+
+func (ld *Load) finish() {
+	ld.finished = true
+	ld.accounts.release()
+	ld.balances.release()
+	ld.parties.release()
+	ld.transactions.release()
+}
+
+// loadIDPattern is the form of every load_id Begin creates. Statements
+// that cannot take a query parameter (ALTER TABLE ... DROP PARTITION) put a
+// load_id into SQL text only after checking it against this pattern.
+var loadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+var stagingTables = []string{"accounts_staging", "balances_staging", "parties_staging", "transactions_staging"}
+
+// dropStaging drops the staging partition of load id in every staging
+// table. Dropping a partition that does not exist is not an error.
+func (l *Loader) dropStaging(ctx context.Context, id string) error {
+	if !loadIDPattern.MatchString(id) {
+		return fmt.Errorf("invalid load ID %q", id)
+	}
+	for _, t := range stagingTables {
+		if err := l.Engine.Exec(ctx, "ALTER TABLE "+t+" DROP PARTITION '"+id+"'"); err != nil {
+			return fmt.Errorf("drop staging partition of load %s in %s: %w", id, t, err)
+		}
+	}
+	return nil
+}
+
+// staleStagingAge is how long staged rows of other sources may wait. A
+// load runs for minutes at most, so rows older than this belong to a
+// process that died without rerunning its source.
+const staleStagingAge = 24 * time.Hour
+
+// dropStaleStaging drops the staged rows that an unfinished earlier load of
+// the same customer and source left (a crash, or a process that returned
+// without Commit or Abort), and those of any load older than
+// staleStagingAge.
+func (l *Loader) dropStaleStaging(ctx context.Context, customerID, source string) error {
+	cutoff := l.now().Add(-staleStagingAge).UnixMilli()
+	for _, t := range stagingTables {
+		ids, err := l.staleLoads(ctx, t, customerID, source, cutoff)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := l.dropStaging(ctx, id); err != nil {
+				return err
+			}
+			l.logger().Info("staged rows of an unfinished load dropped", "load_id", id, "table", t)
+		}
+	}
+	return nil
+}
+
+func (l *Loader) staleLoads(ctx context.Context, stagingTable, customerID, source string, cutoff int64) ([]string, error) {
+	rows, err := l.Engine.Query(ctx, "SELECT load_id FROM "+stagingTable+`
+WHERE (customer_id = {customer:String} AND source = {source:String})
+   OR ingested_at < fromUnixTimestamp64Milli({cutoff:Int64}, 'UTC')
+GROUP BY load_id`,
+		store.P("customer", customerID), store.P("source", source), store.P("cutoff", fmt.Sprint(cutoff)))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", stagingTable, err)
+	}
+	defer rows.Close()
+
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("read %s: %w", stagingTable, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

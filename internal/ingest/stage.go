@@ -1,0 +1,65 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// stager collects the rows of one table for a load in an Arrow record
+// builder and inserts them into the table's staging table whenever
+// batchSize rows are waiting, so a load holds at most one batch per table.
+type stager[T any] struct {
+	t       *table[T]
+	builder *array.RecordBuilder
+	pending int // rows in builder
+	staged  int // rows inserted into staging so far
+}
+
+func newStager[T any](t *table[T]) *stager[T] {
+	return &stager[T]{t: t, builder: array.NewRecordBuilder(memory.DefaultAllocator, t.schema())}
+}
+
+// add appends v to the batch and inserts the batch when it is full.
+func (s *stager[T]) add(ctx context.Context, ld *Load, v *T) error {
+	b := s.builder
+	hash := s.t.hash(v)
+	ld.digest.Write([]byte(hash))
+
+	n := len(s.t.fields)
+	b.Field(0).(*array.StringBuilder).Append(ld.customerID)
+	s.t.appendRow(b, v)
+	appendString(b, n+1, hash)
+	appendString(b, n+2, ld.source)
+	b.Field(n + 3).(*array.TimestampBuilder).Append(timestamp(ld.ingestedAt))
+	appendString(b, n+4, ld.id)
+	b.Field(n + 5).(*array.Uint64Builder).Append(ld.nextSeq())
+	s.pending++
+
+	if s.pending >= ld.loader.batchSize() {
+		return s.flush(ctx, ld)
+	}
+	return nil
+}
+
+// flush inserts the waiting rows into the staging table.
+func (s *stager[T]) flush(ctx context.Context, ld *Load) error {
+	if s.pending == 0 {
+		return nil
+	}
+	rec := s.builder.NewRecordBatch()
+	defer rec.Release()
+	staging := s.t.name + "_staging"
+	if err := ld.loader.Engine.InsertArrow(ctx, staging, rec); err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", s.pending, staging, err)
+	}
+	s.staged += s.pending
+	ld.loader.logger().Debug("staged batch", "table", staging, "rows", s.pending,
+		"load_id", ld.id, "customer_id", ld.customerID)
+	s.pending = 0
+	return nil
+}
+
+func (s *stager[T]) release() { s.builder.Release() }
