@@ -69,6 +69,10 @@ test: engine browser ## run all tests against the real embedded engine and headl
 bench: engine ## run the benchmarks and print their figures
 	go test -run '^$$' -bench . -benchmem ./...
 
+.PHONY: eval
+eval: ## print categorisation precision, recall, macro F1 and next pay date accuracy
+	go run ./internal/eval/cmd/eval
+
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting" >&2; exit 1; }

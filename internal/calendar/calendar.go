@@ -7,6 +7,7 @@ package calendar
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openbanking-insights/insights"
@@ -23,19 +24,23 @@ const (
 )
 
 // Calendar is the bank holiday calendar of one region. It computes each year
-// on first use and caches it. A Calendar is safe for concurrent use.
+// on first use and caches it. A Calendar is safe for concurrent use: readers
+// load an immutable snapshot of the cache without locking, and a writer
+// that adds a year publishes a new snapshot.
 type Calendar struct {
 	region Region
 
-	mu    sync.Mutex
-	years map[int]map[insights.Date]bool
+	mu    sync.Mutex // serialises writers of years
+	years atomic.Pointer[map[int]map[insights.Date]bool]
 }
 
 // New returns the calendar of region, or an error for an unknown region.
 func New(region Region) (*Calendar, error) {
 	switch region {
 	case RegionEnglandAndWales, RegionScotland, RegionNorthernIreland:
-		return &Calendar{region: region, years: map[int]map[insights.Date]bool{}}, nil
+		c := &Calendar{region: region}
+		c.years.Store(&map[int]map[insights.Date]bool{})
+		return c, nil
 	}
 	return nil, fmt.Errorf("unknown bank holiday region %q: want %q, %q or %q",
 		region, RegionEnglandAndWales, RegionScotland, RegionNorthernIreland)
@@ -115,23 +120,49 @@ func LastDayOfMonth(y int, m time.Month) insights.Date {
 
 // yearSet returns the cached holiday set of year, computing it on first use.
 func (c *Calendar) yearSet(year int) map[insights.Date]bool {
+	if set, ok := (*c.years.Load())[year]; ok {
+		return set
+	}
+
 	c.mu.Lock()
 	defer c.mu.Unlock()
-
-	if set, ok := c.years[year]; ok {
+	old := *c.years.Load()
+	if set, ok := old[year]; ok {
 		return set
 	}
 	set := map[insights.Date]bool{}
 	for _, d := range holidaysOf(c.region, year) {
 		set[d] = true
 	}
-	c.years[year] = set
+	next := make(map[int]map[insights.Date]bool, len(old)+1)
+	for y, s := range old {
+		next[y] = s
+	}
+	next[year] = set
+	c.years.Store(&next)
 	return set
 }
 
-// Weekday returns the day of the week of d.
+// Weekday returns the day of the week of d in the proleptic Gregorian
+// calendar, computed from the day count since 1 March of year 0 so that no
+// time.Time is built.
 func Weekday(d insights.Date) time.Weekday {
-	return d.In(time.UTC).Weekday()
+	y, m := d.Year, int(d.Month)
+	if m <= 2 { // count January and February with the year before
+		y--
+		m += 12
+	}
+	days := 365*y + floorDiv(y, 4) - floorDiv(y, 100) + floorDiv(y, 400) + (153*(m-3)+2)/5 + d.Day
+	// Day 1 of this count, 1 March of year 0, was a Wednesday.
+	return time.Weekday(((days+2)%7 + 7) % 7)
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 func isWeekend(d insights.Date) bool {

@@ -243,3 +243,17 @@ func TestCalendar_concurrentUse(t *testing.T) {
 		t.Error("IsHoliday(2027-12-27) = false after concurrent use, want true")
 	}
 }
+
+func TestWeekday_matchesTime(t *testing.T) {
+	for d := (insights.Date{Year: 1899, Month: time.December, Day: 25}); d.Year < 2101; d = d.AddDays(13) {
+		if got, want := Weekday(d), d.In(time.UTC).Weekday(); got != want {
+			t.Fatalf("Weekday(%s) = %s, want %s", d, got, want)
+		}
+	}
+	for _, y := range []int{-401, -1, 0, 1, 400} {
+		d := insights.Date{Year: y, Month: time.February, Day: 28}
+		if got, want := Weekday(d), d.In(time.UTC).Weekday(); got != want {
+			t.Errorf("Weekday(%s) = %s, want %s", d, got, want)
+		}
+	}
+}

@@ -1,6 +1,6 @@
 // Package categorize assigns a category to each transaction by explainable
-// rules and detects income streams (salary, benefits, pension) with their
-// cadence and next expected payment.
+// rules and detects income streams (salary, benefits, pension) and committed
+// outgoings with their cadence and next expected payment.
 package categorize
 
 import (
@@ -11,13 +11,21 @@ import (
 // docs/categories.md lists. It holds no mutable state, so one Categorizer may
 // be used from many goroutines.
 type Categorizer struct {
-	obligations []keywordRule
-	merchants   []keywordRule
+	lenders     phraseIndex // buy-now-pay-later names, read before a card's MCC
+	obligations phraseIndex
+	merchants   phraseIndex
+	// overrides maps a normalised counterparty to the customer's rules for
+	// it; nil when there are none.
+	overrides map[string][]overrideRule
 }
 
 // New returns a Categorizer with the built-in rules.
 func New() *Categorizer {
-	return &Categorizer{obligations: obligationRules, merchants: merchantRules}
+	return &Categorizer{
+		lenders:     newPhraseIndex(lenderRules),
+		obligations: newPhraseIndex(obligationRules),
+		merchants:   newPhraseIndex(merchantRules),
+	}
 }
 
 // decision is a category with the stable name of the rule that chose it.
@@ -34,61 +42,124 @@ func (c *Categorizer) Categorize(t *insights.Transaction) {
 	t.Category, t.CategoryRule = d.category, d.rule
 }
 
+// text is the normalised counterparty and narrative of a transaction,
+// computed on first use: card payments with a known MCC never need it.
+type text struct {
+	t                         *insights.Transaction
+	done                      bool
+	counterparty, description string
+}
+
+func (x *text) get() (counterparty, description string) {
+	if !x.done {
+		x.counterparty = NormalizeCounterparty(x.t.Counterparty)
+		x.description = NormalizeCounterparty(x.t.Description)
+		x.done = true
+	}
+	return x.counterparty, x.description
+}
+
+// matchText returns the first rule of idx that the counterparty or the
+// narrative matches.
+func (x *text) match(idx phraseIndex, credit bool) (decision, bool) {
+	counterparty, description := x.get()
+	r := min(idx.first(counterparty, credit), idx.first(description, credit))
+	if r == noRule {
+		return decision{}, false
+	}
+	return decision{idx.rules[r].category, idx.rules[r].name}, true
+}
+
 func (c *Categorizer) decide(t *insights.Transaction) decision {
 	if t.Amount == 0 {
 		return decision{insights.CategoryOther, "default:zero-amount"}
 	}
 	credit := t.Amount > 0
 	pay := paymentTypeOf(t)
-	text := " " + NormalizeCounterparty(t.Counterparty) + " " + NormalizeCounterparty(t.Description) + " "
+	words := text{t: t}
 
-	// Step 1: a card payment's MCC is set by the card scheme, so it beats
-	// every other signal.
-	if d, ok := cardRule(t.MCC, pay, credit); ok {
-		return d
+	// Step 1: the customer's own overrides, by normalised counterparty or,
+	// when the bank sent no name, by narrative.
+	if c.overrides != nil {
+		counterparty, description := words.get()
+		key := counterparty
+		if key == "" {
+			key = description
+		}
+		if d, ok := c.overrideFor(key, credit); ok {
+			return d
+		}
 	}
 
-	// Step 2: bank transaction codes that fix the category on their own.
+	// Step 2: a card payment's MCC is set by the card scheme, so it beats
+	// every other signal, except a lender's name on a financial or
+	// miscellaneous MCC: a buy-now-pay-later repayment by card is credit,
+	// not the shopping the MCC suggests.
+	if isCardPayment(t.MCC, pay) {
+		if !credit && lenderMCC(t.MCC) {
+			if d, ok := words.match(c.lenders, credit); ok {
+				return d
+			}
+		}
+		if d, ok := cardRule(t.MCC, credit); ok {
+			return d
+		}
+	}
+
+	// Step 3: bank transaction codes that fix the category on their own.
 	if d, ok := paymentTypeRule(pay, credit); ok {
 		return d
 	}
 
-	// Step 3: words naming an obligation or an income source.
-	if r, ok := match(c.obligations, text, credit); ok {
-		return decision{r.category, r.name}
+	// Step 4: words naming an obligation or an income source.
+	if d, ok := words.match(c.obligations, credit); ok {
+		return d
 	}
 
-	// Step 4: the MCC of a payment that is not known to be by card.
+	// Step 5: the MCC of a payment that is not known to be by card.
 	if cat, ok := mccCategory(t.MCC); ok && !credit {
-		return decision{cat, "mcc:" + t.MCC}
+		return decision{cat, mccRule(t.MCC)}
 	}
 
-	// Step 5: a guess from the merchant's name.
+	// Step 6: a guess from the merchant's name.
 	if pay.kind != payStandingOrder {
-		if r, ok := match(c.merchants, text, credit); ok {
-			return decision{r.category, r.name}
+		if d, ok := words.match(c.merchants, credit); ok {
+			return d
 		}
 	}
 
-	// Step 6: what is left, by payment type and direction.
+	// Step 7: what is left, by payment type and direction.
 	return fallback(t.MCC, pay, credit)
+}
+
+// isCardPayment reports whether the codes say card, or say nothing while an
+// MCC is present.
+func isCardPayment(mcc string, pay paymentSignal) bool {
+	return pay.kind == payCard || pay.kind == payUnknown && mcc != ""
+}
+
+// lenderMCC reports whether mcc is one under which a lender's card
+// repayments appear: 5999 miscellaneous retail, 6012 financial
+// institutions, 6051 quasi-cash, 7299 and 7399 miscellaneous services.
+func lenderMCC(mcc string) bool {
+	switch mcc {
+	case "5999", "6012", "6051", "7299", "7399":
+		return true
+	}
+	return false
 }
 
 // cardRule decides a card payment by its MCC. A card credit at a spending
 // merchant is a refund, and one from a gambling merchant is winnings. Other
 // card credits (payouts through the card schemes, for instance) are left to
 // later rules.
-func cardRule(mcc string, pay paymentSignal, credit bool) (decision, bool) {
-	isCard := pay.kind == payCard || pay.kind == payUnknown && mcc != ""
-	if !isCard {
-		return decision{}, false
-	}
+func cardRule(mcc string, credit bool) (decision, bool) {
 	cat, known := mccCategory(mcc)
 	switch {
 	case !known:
 		return decision{}, false
 	case !credit:
-		return decision{cat, "mcc:" + mcc}, true
+		return decision{cat, mccRule(mcc)}, true
 	case cat == insights.CategoryGambling:
 		return decision{insights.CategoryOtherIncome, "card:gambling-winnings"}, true
 	case cat == insights.CategoryCash:
@@ -117,6 +188,10 @@ func paymentTypeRule(pay paymentSignal, credit bool) (decision, bool) {
 		return decision{insights.CategoryReturned, pay.rule}, true
 	case pay.kind == paySalary && credit:
 		return decision{insights.CategorySalary, pay.rule}, true
+	case pay.kind == payLoan && !credit:
+		return decision{insights.CategoryLoan, pay.rule}, true
+	case pay.kind == payMortgage && !credit:
+		return decision{insights.CategoryMortgage, pay.rule}, true
 	}
 	return decision{}, false
 }
@@ -133,7 +208,7 @@ func fallback(mcc string, pay paymentSignal, credit bool) decision {
 	case credit:
 		return decision{insights.CategoryOtherIncome, pay.rule}
 	case len(mcc) == 4 && isDigits(mcc):
-		return decision{insights.CategoryOther, "mcc:" + mcc}
+		return decision{insights.CategoryOther, mccRule(mcc)}
 	case pay.kind == payUnknown:
 		return decision{insights.CategoryOther, "default:debit"}
 	}

@@ -1,10 +1,8 @@
 package categorize
 
 import (
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/calendar"
@@ -396,29 +394,5 @@ func TestNextSalary_choice(t *testing.T) {
 				t.Errorf("Payer = %q, want %q", got.Payer, tc.wantPayer)
 			}
 		})
-	}
-}
-
-// BenchmarkDetectIncome measures two years of one customer's credits: a
-// weekly wage, a monthly salary and 40 one-off payers.
-func BenchmarkDetectIncome(b *testing.B) {
-	var txs []insights.Transaction
-	start := date("2025-01-03")
-	for i := 0; i < 104; i++ {
-		txs = append(txs, credits("WEEKLY LTD", "WAGES", "400.00", start.AddDays(7*i).String())...)
-	}
-	for i := 0; i < 24; i++ {
-		d := insights.Date{Year: 2025 + i/12, Month: time.Month(i%12 + 1), Day: 15}
-		txs = append(txs, credits("MONTHLY LTD", "SALARY", "2000.00", d.String())...)
-	}
-	for i := 0; i < 40; i++ {
-		txs = append(txs, credits(fmt.Sprintf("PAYER %c%c", 'A'+i%26, 'A'+i/26), "", "25.00", start.AddDays(11*i).String())...)
-	}
-	cal := calendar.EnglandAndWales()
-	asOf := date("2026-12-31")
-
-	b.ResetTimer()
-	for b.Loop() {
-		DetectIncome(txs, asOf, cal)
 	}
 }

@@ -35,7 +35,7 @@ var obligationRules = []keywordRule{
 	{"text:own-account-transfer", insights.CategoryTransfer, eitherWay, []string{
 		"OWN ACCOUNT", "OWN ACC", "OWN ACCT", "TO SAVINGS", "FROM SAVINGS", "SAVINGS ACCOUNT",
 		"ISA TRANSFER", "TRANSFER TO ISA", "TRANSFER FROM ISA", "POT TRANSFER", "FROM POT", "TO POT",
-		"INTERNAL TRANSFER", "BETWEEN ACCOUNTS",
+		"INTERNAL TRANSFER", "BETWEEN ACCOUNTS", "SAVINGS", "ISA",
 	}},
 	{"text:refund", insights.CategoryRefund, creditsOnly, []string{
 		"REFUND", "REFUNDS", "REFUNDED", "RFND", "CASHBACK",
@@ -71,6 +71,15 @@ var obligationRules = []keywordRule{
 		"SALARY", "SALARIES", "WAGES", "WAGE", "PAYROLL", "NET PAY", "PAYSLIP",
 	}},
 	{"text:gambling-winnings", insights.CategoryOtherIncome, creditsOnly, gamblingNames},
+	{"text:gig", CategoryGigIncome, creditsOnly, []string{
+		// Platforms that pay drivers, couriers, hosts and sellers.
+		"UBER BV", "UBER", "DELIVEROO", "JUST EAT", "STUART DELIVERY", "EVRI", "AMAZON FLEX", "AIRBNB",
+		"ETSY", "VINTED", "EBAY", "DEPOP", "FIVERR", "UPWORK", "TASKRABBIT", "BOLT",
+		// Card-takings services that pay out a sole trader's sales.
+		"SUMUP", "SUM UP", "ZETTLE", "IZETTLE", "SQUARE", "STRIPE", "DOJO",
+		// Words of a payout or a paid invoice.
+		"PAYOUT", "PAYOUTS", "INVOICE", "INV", "EARNINGS",
+	}},
 	{"text:council-tax", insights.CategoryCouncilTax, debitsOnly, []string{
 		"COUNCIL TAX", "CTAX", "C TAX",
 	}},
@@ -94,7 +103,7 @@ var obligationRules = []keywordRule{
 		// Broadband, phone and TV licence.
 		"BT", "BT GROUP", "VIRGIN MEDIA", "SKY", "SKY DIGITAL", "TALKTALK", "PLUSNET", "VODAFONE", "EE",
 		"O2", "THREE MOBILE", "H3G", "HYPEROPTIC", "COMMUNITY FIBRE", "GIFFGAFF", "TESCO MOBILE",
-		"TV LICENCE", "TV LICENSING",
+		"TV LICENCE", "TV LICENSING", "VOXI", "SMARTY", "LEBARA", "LYCAMOBILE", "ID MOBILE", "SKY MOBILE",
 	}},
 	{"text:insurance", insights.CategoryInsurance, debitsOnly, []string{
 		"INSURANCE", "ASSURANCE", "INSURE", "AVIVA", "ADMIRAL", "DIRECT LINE", "LV", "AXA", "LEGAL & GENERAL",
@@ -104,11 +113,24 @@ var obligationRules = []keywordRule{
 		"CREDIT CARD", "BARCLAYCARD", "AMEX", "AMERICAN EXPRESS", "MBNA", "CAPITAL ONE", "VANQUIS", "AQUA",
 		"TESCO BANK", "SAINSBURYS BANK",
 	}},
+	{"text:buy-now-pay-later", CategoryBuyNowPayLater, debitsOnly, bnplNames},
 	{"text:loans", insights.CategoryLoan, debitsOnly, []string{
-		"LOAN", "LOANS", "CAR FINANCE", "MOTOR FINANCE", "BLACK HORSE", "ZOPA", "NOVUNA", "KLARNA",
-		"CLEARPAY", "PAYPAL CREDIT", "STUDENT LOANS COMPANY", "SLC",
+		"LOAN", "LOANS", "CAR FINANCE", "MOTOR FINANCE", "BLACK HORSE", "ZOPA", "NOVUNA", "PAYPAL CREDIT",
+		"STUDENT LOANS COMPANY", "SLC", "FINANCE", "HIRE PURCHASE", "LENDABLE", "FUNDING CIRCLE",
 	}},
 	{"text:hmrc-payment", insights.CategoryOther, debitsOnly, []string{"HMRC", "HM REVENUE"}},
+}
+
+// bnplNames are buy-now-pay-later lenders and the names of their products.
+var bnplNames = []string{
+	"KLARNA", "CLEARPAY", "LAYBUY", "ZILCH", "AFTERPAY", "PAYPAL PAY IN 3", "PAY IN 3", "PAY IN 4",
+	"MONZO FLEX", "DIVIDEBUY", "PAYL8R", "FLEXIFI",
+}
+
+// lenderRules are read before a card payment's MCC, on the MCCs that
+// lenderMCC lists.
+var lenderRules = []keywordRule{
+	{"text:buy-now-pay-later", CategoryBuyNowPayLater, debitsOnly, bnplNames},
 }
 
 // gamblingNames are UK betting, casino and lottery operators.
@@ -146,19 +168,59 @@ var merchantRules = []keywordRule{
 	}},
 }
 
-// match returns the first rule of rules whose direction fits and one of whose
-// phrases is a whole-word part of text. text must be padded with a space at
-// both ends.
-func match(rules []keywordRule, text string, credit bool) (keywordRule, bool) {
-	for _, r := range rules {
-		if r.direction == creditsOnly && !credit || r.direction == debitsOnly && credit {
-			continue
-		}
+// noRule is the rule index of no match; it is larger than every index, so
+// min picks a real match over it.
+const noRule = int(^uint(0) >> 1)
+
+// phraseIndex finds the first rule of a list whose phrase occurs in a text,
+// in one pass over the text's words. Phrases are keyed by their first word.
+type phraseIndex struct {
+	rules   []keywordRule
+	byFirst map[string][]indexedPhrase
+}
+
+type indexedPhrase struct {
+	phrase string
+	rule   int
+}
+
+func newPhraseIndex(rules []keywordRule) phraseIndex {
+	idx := phraseIndex{rules: rules, byFirst: map[string][]indexedPhrase{}}
+	for i, r := range rules {
 		for _, p := range r.phrases {
-			if strings.Contains(text, " "+p+" ") {
-				return r, true
-			}
+			first, _, _ := strings.Cut(p, " ")
+			idx.byFirst[first] = append(idx.byFirst[first], indexedPhrase{p, i})
 		}
 	}
-	return keywordRule{}, false
+	return idx
+}
+
+// first returns the index of the first rule whose direction fits and one of
+// whose phrases is a run of whole words of text, or noRule. text is in the
+// form NormalizeCounterparty returns: words separated by single spaces.
+func (idx phraseIndex) first(text string, credit bool) int {
+	best := noRule
+	for start := 0; start < len(text); {
+		end := strings.IndexByte(text[start:], ' ')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += start
+		}
+		for _, p := range idx.byFirst[text[start:end]] {
+			if p.rule >= best || !idx.rules[p.rule].direction.allows(credit) {
+				continue
+			}
+			rest := text[start:]
+			if strings.HasPrefix(rest, p.phrase) && (len(rest) == len(p.phrase) || rest[len(p.phrase)] == ' ') {
+				best = p.rule
+			}
+		}
+		start = end + 1
+	}
+	return best
+}
+
+func (d direction) allows(credit bool) bool {
+	return d == eitherWay || d == creditsOnly && credit || d == debitsOnly && !credit
 }

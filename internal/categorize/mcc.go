@@ -1,7 +1,7 @@
 package categorize
 
 import (
-	"strconv"
+	"fmt"
 
 	"github.com/openbanking-insights/insights"
 )
@@ -35,6 +35,8 @@ var mccCodes = map[int]insights.Category{
 	6010: insights.CategoryCash, 6011: insights.CategoryCash, 6051: insights.CategoryCash,
 	// Utilities, telecommunication services.
 	4900: insights.CategoryUtilities, 4814: insights.CategoryUtilities,
+	// Real estate agents and managers: rentals.
+	6513: insights.CategoryRent,
 	// Insurance sales and premiums, direct-marketing insurance.
 	6300: insights.CategoryInsurance, 5960: insights.CategoryInsurance,
 	// Pay television, computer network services, digital goods, continuity
@@ -55,21 +57,60 @@ var mccRanges = []mccRange{
 	{5900, 5999, insights.CategoryShopping},  // miscellaneous and specialty retail
 }
 
+// mccTable holds the category of every four-digit code, "" where none
+// applies, and mccRules the rule name "mcc:NNNN" of each, so that
+// categorising a card payment neither searches nor allocates.
+var (
+	mccTable [10000]insights.Category
+	mccRules [10000]string
+)
+
+func init() {
+	for code := range mccTable {
+		mccRules[code] = fmt.Sprintf("mcc:%04d", code)
+		if c, ok := mccCodes[code]; ok {
+			mccTable[code] = c
+			continue
+		}
+		for _, r := range mccRanges {
+			if code >= r.lo && code <= r.hi {
+				mccTable[code] = r.category
+				break
+			}
+		}
+	}
+}
+
+// mccCode returns the value of a four-digit ISO 18245 code, or false.
+func mccCode(mcc string) (int, bool) {
+	if len(mcc) != 4 {
+		return 0, false
+	}
+	code := 0
+	for i := 0; i < 4; i++ {
+		b := mcc[i]
+		if b < '0' || b > '9' {
+			return 0, false
+		}
+		code = 10*code + int(b-'0')
+	}
+	return code, true
+}
+
 // mccCategory returns the category of an ISO 18245 code, or false when the
 // code is not four digits or not in the tables.
 func mccCategory(mcc string) (insights.Category, bool) {
-	if len(mcc) != 4 || !isDigits(mcc) {
+	code, ok := mccCode(mcc)
+	if !ok || mccTable[code] == "" {
 		return "", false
 	}
-	code, _ := strconv.Atoi(mcc)
+	return mccTable[code], true
+}
 
-	if c, ok := mccCodes[code]; ok {
-		return c, true
+// mccRule returns "mcc:" followed by mcc, which must be four digits.
+func mccRule(mcc string) string {
+	if code, ok := mccCode(mcc); ok {
+		return mccRules[code]
 	}
-	for _, r := range mccRanges {
-		if code >= r.lo && code <= r.hi {
-			return r.category, true
-		}
-	}
-	return "", false
+	return "mcc:" + mcc
 }

@@ -7,7 +7,7 @@ import (
 
 // Patterns of the noise that UK banks add to a counterparty or narrative.
 // maskedCard and numericDate need the punctuation, so they run before it is
-// removed. namedDate and withDigit run after.
+// removed. namedDate runs after.
 var (
 	// 25/03/2026, 25-03-26, 25.03, 2026-03-25.
 	numericDate = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?\b`)
@@ -15,11 +15,6 @@ var (
 	namedDate = regexp.MustCompile(`\b(?:ON\s+)?\d{1,2}\s*(?:JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|SEPT|OCT|NOV|DEC)(?:\s*\d{2,4})?\b`)
 	// A masked card number such as ************1234, XXXX1234 or 4929XXXXXXXX1234.
 	maskedCard = regexp.MustCompile(`\b[0-9X*]*[X*]{4,}[0-9X*]*\b|\*{2,}\d+`)
-	// Any word containing a digit. removeReferences decides which are references.
-	withDigit = regexp.MustCompile(`\b[A-Z]*\d[A-Z\d]*\b`)
-	// Anything other than A-Z, digits, spaces and ampersands, so accented
-	// letters become spaces too.
-	punctuation = regexp.MustCompile(`[^A-Z0-9& ]+`)
 )
 
 // leadPhrases are narrative prefixes naming the payment type, stripped from
@@ -45,58 +40,199 @@ var typeCodes = map[string]bool{
 // form that compares equal across payments from one payer. It upper-cases the
 // text, removes payment-type words, dates, masked card numbers and reference
 // numbers, drops punctuation and spells LIMITED as LTD.
+//
+// Each regular expression runs only when a cheap scan finds what any of its
+// matches must contain, so most names never reach the regexp engine. The
+// result is the same as running every step, which a fuzz test checks.
 func NormalizeCounterparty(s string) string {
 	// Step 1: upper-case and remove the noise that needs punctuation to be seen.
 	s = strings.ToUpper(s)
-	s = strings.ReplaceAll(s, "'", "")
+	if strings.IndexByte(s, '\'') >= 0 {
+		s = strings.ReplaceAll(s, "'", "")
+	}
 	hasDigit := strings.ContainsAny(s, "0123456789")
-	if strings.ContainsAny(s, "X*") {
+	if mayHaveMaskedCard(s) {
 		s = maskedCard.ReplaceAllString(s, " ")
 	}
-	if hasDigit {
+	if hasDigit && mayHaveNumericDate(s) {
 		s = numericDate.ReplaceAllString(s, " ")
 	}
 
 	// Step 2: drop punctuation, then named dates and references.
-	s = punctuation.ReplaceAllString(s, " ")
+	s = replacePunctuation(s)
 	if hasDigit {
-		s = namedDate.ReplaceAllString(s, " ")
+		if mayHaveNamedDate(s) {
+			s = namedDate.ReplaceAllString(s, " ")
+		}
 		s = removeReferences(s)
 	}
 
 	// Step 3: drop payment-type words, then the phrases they may have hidden.
-	words := strings.Fields(s)
-	kept := words[:0]
-	for _, w := range words {
+	return stripLeadPhrases(joinKeptWords(s))
+}
+
+// joinKeptWords returns the words of s joined by single spaces, without the
+// payment-type codes and with LIMITED written as LTD.
+func joinKeptWords(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for start := 0; start < len(s); {
+		for start < len(s) && isSpace(s[start]) {
+			start++
+		}
+		end := start
+		for end < len(s) && !isSpace(s[end]) {
+			end++
+		}
+		if start == end {
+			break
+		}
+		w := s[start:end]
+		start = end
 		switch {
 		case typeCodes[w]:
+			continue
 		case w == "LIMITED":
-			kept = append(kept, "LTD")
-		default:
-			kept = append(kept, w)
+			w = "LTD"
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+	}
+	return b.String()
+}
+
+// isSpace matches the ASCII white space that strings.Fields splits on. After
+// replacePunctuation only ' ' is left, but the input of a test may differ.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+// mayHaveMaskedCard reports whether s contains X or *, which every match of
+// maskedCard contains.
+func mayHaveMaskedCard(s string) bool {
+	return strings.ContainsAny(s, "X*")
+}
+
+// mayHaveNumericDate reports whether s has a digit, then '/', '.' or '-',
+// then a digit: every match of numericDate contains that.
+func mayHaveNumericDate(s string) bool {
+	for i := 0; i+2 < len(s); i++ {
+		c := s[i+1]
+		if isDigitByte(s[i]) && (c == '/' || c == '.' || c == '-') && isDigitByte(s[i+2]) {
+			return true
 		}
 	}
-	return stripLeadPhrases(strings.Join(kept, " "))
+	return false
 }
+
+// mayHaveNamedDate reports whether s has a digit followed, after optional
+// white space, by the three letters of a month: every match of namedDate
+// contains that.
+func mayHaveNamedDate(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigitByte(s[i]) {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isSpace(s[j]) {
+			j++
+		}
+		if j+3 <= len(s) && monthPrefixes[s[j:j+3]] {
+			return true
+		}
+	}
+	return false
+}
+
+var monthPrefixes = map[string]bool{
+	"JAN": true, "FEB": true, "MAR": true, "APR": true, "MAY": true, "JUN": true,
+	"JUL": true, "AUG": true, "SEP": true, "OCT": true, "NOV": true, "DEC": true,
+}
+
+// replacePunctuation replaces each run of bytes other than A-Z, 0-9, '&'
+// and ' ' with one space, as the punctuation pattern does. The bytes of a
+// multi-byte UTF-8 character are all outside that set, so a run of them
+// also becomes one space.
+func replacePunctuation(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if !keptByte(s[i]) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		if keptByte(s[i]) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		b.WriteByte(' ')
+		for i < len(s) && !keptByte(s[i]) {
+			i++
+		}
+	}
+	return b.String()
+}
+
+func keptByte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || isDigitByte(c) || c == '&' || c == ' '
+}
+
+func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
 
 // removeReferences drops numbers of five or more digits and words of eight
 // or more characters with three or more digits in them. It keeps short
-// numbers and names such as the 7 of "7 ELEVEN", "O2" or a store number.
+// numbers and names such as the 7 of "7 ELEVEN", "O2" or a store number. s
+// holds only A-Z, 0-9, '&' and spaces, so a word is a run of A-Z and 0-9.
 func removeReferences(s string) string {
-	return withDigit.ReplaceAllStringFunc(s, func(word string) string {
-		digits := 0
-		for _, r := range word {
-			if r >= '0' && r <= '9' {
+	var b strings.Builder
+	changed := false
+	for i := 0; i < len(s); {
+		if !isWordByte(s[i]) {
+			if changed {
+				b.WriteByte(s[i])
+			}
+			i++
+			continue
+		}
+		j, digits := i, 0
+		for j < len(s) && isWordByte(s[j]) {
+			if isDigitByte(s[j]) {
 				digits++
 			}
+			j++
 		}
+		word := s[i:j]
 		isNumber := digits == len(word)
-		if isNumber && digits >= 5 || !isNumber && len(word) >= 8 && digits >= 3 {
-			return " "
+		drop := digits > 0 && (isNumber && digits >= 5 || !isNumber && len(word) >= 8 && digits >= 3)
+		if drop && !changed {
+			b.Grow(len(s))
+			b.WriteString(s[:i])
+			changed = true
 		}
-		return word
-	})
+		switch {
+		case drop:
+			b.WriteByte(' ')
+		case changed:
+			b.WriteString(word)
+		}
+		i = j
+	}
+	if !changed {
+		return s
+	}
+	return b.String()
 }
+
+func isWordByte(c byte) bool { return c >= 'A' && c <= 'Z' || isDigitByte(c) }
 
 // stripLeadPhrases removes lead phrases from the start of s until none is
 // left ("PAYMENT TO CARD PAYMENT TO X" gives "X").

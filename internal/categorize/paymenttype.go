@@ -2,7 +2,6 @@ package categorize
 
 import (
 	"strings"
-	"unicode"
 
 	"github.com/openbanking-insights/insights"
 )
@@ -28,6 +27,8 @@ const (
 	payInterest
 	payCharges
 	payReversal
+	payLoan
+	payMortgage
 )
 
 // paymentSignal is a paymentType with the name of the rule that found it,
@@ -59,6 +60,16 @@ var iso20022Names = map[string]string{
 	"cheque": "CCHQ", "charge": "CHRG", "fee": "FEES", "commission": "COMM", "interest": "INTR",
 	"reversalduetopaymentreturn": "RRTN", "reversalduetopaymentcancellationrequest": "RPCR",
 	"reversalduetoreturnunpaiddirectdebit": "UPDD", "reversalduetopaymentreversal": "PRDD",
+	// Families of the LDAS (loans, deposits and syndications) domain.
+	"consumerloan": "CSLN", "mortgageloan": "MGLN", "fixedtermloan": "FTLN", "noticeloan": "NTLN",
+}
+
+// loanFamilies decide the payment type from the family before the
+// sub-family, because their sub-families (INTR, PPAY) describe the part of
+// the repayment, not what is repaid.
+var loanFamilies = map[string]paymentSignal{
+	"CSLN": {payLoan, "btc:ConsumerLoans"}, "FTLN": {payLoan, "btc:FixedTermLoans"},
+	"NTLN": {payLoan, "btc:NoticeLoans"}, "MGLN": {payMortgage, "btc:MortgageLoans"},
 }
 
 // subFamilyTypes decide the payment type from the sub-family alone, whatever
@@ -116,13 +127,17 @@ var proprietaryTypes = map[string]paymentSignal{
 // code second, and returns payUnknown when neither is recognised.
 func paymentTypeOf(t *insights.Transaction) paymentSignal {
 	family, subFamily := iso20022Codes(t.BankTransactionCode, t.BankTransactionSubCode)
+	if s, ok := loanFamilies[family]; ok {
+		return s
+	}
 	if s, ok := subFamilyTypes[subFamily]; ok {
 		return s
 	}
 	if s, ok := familyTypes[family]; ok {
 		return s
 	}
-	if s, ok := proprietaryTypes[compactKey(t.ProprietaryCode)]; ok {
+	var buf [maxCodeLen]byte
+	if s, ok := proprietaryTypes[string(compactKey(buf[:0], t.ProprietaryCode))]; ok {
 		return s
 	}
 	return paymentSignal{kind: payUnknown}
@@ -131,43 +146,67 @@ func paymentTypeOf(t *insights.Transaction) paymentSignal {
 // iso20022Codes returns the four-letter family and sub-family codes of an
 // OBIE BankTransactionCode. It accepts names ("IssuedDirectDebits",
 // "DirectDebitPayment"), codes ("IDDT", "PMDD") and the joined
-// domain-family-sub-family form ("PMNT-IDDT-PMDD") in code.
+// domain-family-sub-family form ("PMNT-IDDT-PMDD") in code. The ISO 20022
+// domain (PMNT, ACMT, LDAS) is not needed: every family code belongs to one
+// domain.
 func iso20022Codes(code, subCode string) (family, subFamily string) {
-	parts := strings.Split(code, "-")
-	switch len(parts) {
-	case 3: // domain, family, sub-family
-		return isoCode(parts[1]), isoCode(parts[2])
-	case 2:
-		return isoCode(parts[0]), isoCode(parts[1])
+	first, rest, joined := strings.Cut(code, "-")
+	if !joined {
+		return isoCode(code), isoCode(subCode)
 	}
-	return isoCode(code), isoCode(subCode)
+	second, third, three := strings.Cut(rest, "-")
+	if three { // domain, family, sub-family
+		return isoCode(second), isoCode(third)
+	}
+	return isoCode(first), isoCode(second)
 }
+
+// maxCodeLen bounds the compacted codes looked up; longer inputs are not
+// ISO 20022 names and are cut, which makes them miss the tables.
+const maxCodeLen = 64
 
 // isoCode returns the four-letter code of an ISO 20022 family or sub-family
 // given as a code or a name, singular or plural. It returns "" for a name it
 // does not recognise.
 func isoCode(s string) string {
 	s = strings.TrimSpace(s)
-	if len(s) == 4 && strings.ToUpper(s) == s {
+	if len(s) == 4 && isUpperASCII(s) {
 		return s
 	}
-	key := compactKey(s)
-	if c, ok := iso20022Names[key]; ok {
+	var buf [maxCodeLen]byte
+	key := compactKey(buf[:0], s)
+	// A map index by string(bytes) does not allocate.
+	if c, ok := iso20022Names[string(key)]; ok {
 		return c
 	}
-	if c, ok := iso20022Names[strings.TrimSuffix(key, "s")]; ok {
-		return c
+	if n := len(key); n > 0 && key[n-1] == 's' {
+		if c, ok := iso20022Names[string(key[:n-1])]; ok {
+			return c
+		}
 	}
 	return ""
 }
 
-// compactKey lower-cases s and drops everything but letters and digits.
-func compactKey(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
+func isUpperASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
 		}
 	}
-	return b.String()
+	return true
+}
+
+// compactKey appends s to dst lower-cased, keeping only ASCII letters and
+// digits, up to cap(dst) bytes. Codes and names in OBIE are ASCII.
+func compactKey(dst []byte, s string) []byte {
+	for i := 0; i < len(s) && len(dst) < cap(dst); i++ {
+		b := s[i]
+		switch {
+		case b >= 'a' && b <= 'z' || b >= '0' && b <= '9':
+			dst = append(dst, b)
+		case b >= 'A' && b <= 'Z':
+			dst = append(dst, b+'a'-'A')
+		}
+	}
+	return dst
 }
