@@ -30,25 +30,31 @@ build: ## build bin/insights
 	go build -o $(BIN) ./cmd/insights
 
 .PHONY: load
-load: engine build ## load the sample feed and register the demo merchant (idempotent)
+load: engine build ## load the published OBIE example and register the demo merchant (idempotent)
 	$(INSIGHTS) migrate
-	@for c in $(SAMPLE_CUSTOMERS); do \
-		$(INSIGHTS) ingest -customer $$c testdata/sample/$$c/accounts.json testdata/sample/$$c/balances.json \
-			testdata/sample/$$c/party.json testdata/sample/$$c/transactions.ndjson; \
-	done
 	$(INSIGHTS) ingest -customer ozone $(OZONE_FILES)
 	@if [ ! -s $(DATA_DIR)/demo-shop.key ]; then \
 		$(INSIGHTS) clients add -name "Demo Shop" -key-file $(DATA_DIR)/demo-shop.key; \
 	fi
 
-# The published OBIE model-bank ("Ozone") example payloads, loaded as one
-# more demo customer: five accounts and 315 real-format transactions.
+# The published OBIE model-bank ("Ozone") example payloads, loaded from files
+# as one more demo customer: five accounts and 315 real-format transactions.
 OZONE_FILES := testdata/obie/v3.1/accounts/cs-ozone-bulk-five-accounts.json \
 	testdata/obie/v3.1/transactions/cs-ozone-bulk-large.json
 
+BANK_ADDR   ?= 127.0.0.1:8081
+BANK_SECRET := -bank-client-secret-file $(DATA_DIR)/bank-client.secret
+
+# run starts the local OBIE bank over the demo feed, then the service, which
+# links each demo customer through the bank's consent flow and pulls their
+# data with the real client. Stopping make stops both.
 .PHONY: run
-run: load ## fetch the engine, build, load the sample feed and serve on 127.0.0.1:8080
-	$(INSIGHTS) serve -addr $(ADDR) -dev-signin
+run: load ## fetch the engine, build, link the demo customers through a local bank and serve on 127.0.0.1:8080
+	@$(INSIGHTS) bank -addr $(BANK_ADDR) -admin $(BANK_SECRET) & bank=$$!; \
+	trap 'kill $$bank 2>/dev/null' EXIT; \
+	for i in $$(seq 50); do curl -s -o /dev/null http://$(BANK_ADDR)/authorize && break; sleep 0.1; done; \
+	$(INSIGHTS) serve -addr $(ADDR) -dev-signin -demo-bank http://$(BANK_ADDR) $(BANK_SECRET) \
+		-demo-link $(shell echo $(SAMPLE_CUSTOMERS) | tr ' ' ',')
 
 .PHONY: browser
 browser: ## install headless Chromium for the consent page tests (Debian, as root)

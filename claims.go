@@ -11,6 +11,7 @@ const (
 	ClaimFundsAtLeast   ClaimKind = "funds_at_least"
 	ClaimAddressMatches ClaimKind = "address_matches"
 	ClaimNextSalaryDate ClaimKind = "next_salary"
+	ClaimAffordability  ClaimKind = "affordability"
 )
 
 // ClaimRequest is one claim a client asks for, with its arguments. Only the
@@ -24,6 +25,9 @@ type ClaimRequest struct {
 	Currency string
 	// PostCode is the postcode ClaimAddressMatches compares against.
 	PostCode string
+	// Months is the window of ClaimAffordability in whole calendar months:
+	// 3, 6 or 12.
+	Months int
 }
 
 // ClaimResult is the derived value of one requested claim. It is the only
@@ -43,6 +47,62 @@ type ClaimResult struct {
 	// NextDate and Cadence answer ClaimNextSalaryDate.
 	NextDate Date
 	Cadence  Cadence
+	// Affordability holds the figures of ClaimAffordability; nil for other
+	// kinds and when the claim is unavailable. Only bands of them leave the
+	// service.
+	Affordability *AffordabilityFigures
+}
+
+// AffordabilityFigures are a customer's income and spending over a window
+// of whole calendar months, computed from booked transactions and balances
+// in one currency. Money figures are monthly averages: the window's total
+// divided by Months.
+type AffordabilityFigures struct {
+	Months int
+	// FirstMonth and LastMonth are the first days of the window's first and
+	// last month, as calendar dates in the customer's zone.
+	FirstMonth Date
+	LastMonth  Date
+	Currency   string // ISO 4217
+
+	// NetIncome is credits in income.* categories other than refunds.
+	NetIncome Amount
+	// Committed is debits to housing, council tax, loans, credit cards,
+	// insurance and utilities, as a positive amount.
+	Committed Amount
+	// Essential is Committed plus groceries and transport.
+	Essential Amount
+	// Discretionary is every other debit except transfers between the
+	// customer's own accounts.
+	Discretionary Amount
+	// Disposable is NetIncome less Essential; negative when essential
+	// spending exceeds income.
+	Disposable Amount
+
+	// GamblingShare is gambling debits over all debits except transfers,
+	// from 0 to 1; 0 when there are no debits.
+	GamblingShare float64
+	// ReturnedPayments counts returned_payment transactions, credits and
+	// debits alike.
+	ReturnedPayments int
+
+	// BalancesKnown is false when no deposit account has a booked balance
+	// to anchor end-of-day balances; DaysInOverdraft and the balance
+	// figures below are then zero and mean nothing.
+	BalancesKnown bool
+	// DaysInOverdraft counts days of the window on which any deposit
+	// account ended the day below zero.
+	DaysInOverdraft int
+	// BalanceStdDev is the population standard deviation of the summed
+	// end-of-day balance of the deposit accounts over the days of each
+	// month, averaged over the window's months. Taken within months, it
+	// measures swings, not the steady growth of savings.
+	BalanceStdDev Amount
+	// Volatility is BalanceStdDev over the larger of NetIncome and monthly
+	// spending (Essential plus Discretionary). It is 0 when both are zero
+	// and the balance never moved, and +Inf when both are zero but the
+	// balance moved.
+	Volatility float64
 }
 
 // RequestStatus is the state of an attestation request in the consent

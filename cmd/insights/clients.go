@@ -35,7 +35,7 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, logger *sl
 	storage.register(fs)
 	if args[0] == "add" {
 		fs.StringVar(&name, "name", "", "the client's registered name, shown to customers (required)")
-		fs.StringVar(&claims, "claims", "age_over,funds_at_least,address_matches,next_salary",
+		fs.StringVar(&claims, "claims", "age_over,funds_at_least,address_matches,next_salary,affordability",
 			"comma-separated claim kinds the client may request")
 		fs.StringVar(&keyFile, "key-file", "", "write the API key to this file (mode 0600) instead of printing it")
 	}

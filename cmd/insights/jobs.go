@@ -8,7 +8,7 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// startJobs schedules the service's periodic work with cron: recording
+// startJobs registers the service's periodic work with cron: recording
 // lapsed requests every minute, and refreshing every customer's income
 // streams on RefreshSchedule (Europe/London) so next pay dates roll forward
 // when no new data arrives.
@@ -24,8 +24,7 @@ func (m *Main) startJobs() error {
 	if _, err := c.AddFunc(m.Config.RefreshSchedule, m.refreshIncome); err != nil {
 		return fmt.Errorf("-refresh-schedule %q: %w", m.Config.RefreshSchedule, err)
 	}
-	c.Start()
-	m.jobs = c
+	m.jobs = c // Open starts it once every job is registered
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/bank"
 	"github.com/openbanking-insights/insights/internal/store/chdb"
 )
 
@@ -333,5 +336,61 @@ func TestRun_unknownCommand(t *testing.T) {
 	var exit exitError
 	if !errors.As(err, &exit) || exit.code != 2 || !strings.Contains(exit.msg, `unknown command "frobnicate"`) {
 		t.Errorf("error = %v, want exit status 2 naming the command", err)
+	}
+}
+
+func TestEndToEnd_linkThroughDemoBank(t *testing.T) {
+	dataDir := t.TempDir()
+	secretFile := filepath.Join(dataDir, "bank-client.secret")
+	cfg := bankConfig{ClientID: "insights-test", ClientSecretFile: secretFile, FinancialID: "0015800001041RTEST"}
+	secret, err := cfg.secret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bank.New(bank.Options{DataDir: sampleDir, ClientID: cfg.ClientID, ClientSecret: secret,
+		FinancialID: cfg.FinancialID, PageSize: 50, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bankServer := httptest.NewServer(b)
+	defer bankServer.Close()
+
+	start := func() *Main {
+		m := &Main{Logger: quietLogger(), Config: serveConfig{
+			Storage:    storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
+			Addr:       "127.0.0.1:0",
+			RequestTTL: 15 * time.Minute, TokenLifetime: 10 * time.Minute, SessionTTL: 15 * time.Minute,
+			RefreshSchedule: "0 3 * * *",
+			Feeds:           feedsConfig{Bank: cfg, DemoBank: bankServer.URL, Refresh: "@every 6h", DemoLink: "alice,bob"},
+		}}
+		if err := m.Open(context.Background()); err != nil {
+			t.Fatalf("start server: %v", err)
+		}
+		return m
+	}
+
+	// The first start links both customers and pulls their data.
+	m := start()
+	links, err := m.Feeds.Consents(context.Background(), "alice")
+	if err != nil || len(links) != 1 || links[0].Status != "authorised" || links[0].LastOutcome != "complete" {
+		t.Fatalf("alice's bank links = %+v, %v", links, err)
+	}
+	results, err := m.Deriver.Derive(context.Background(), "alice",
+		[]insights.ClaimRequest{{Kind: insights.ClaimNextSalaryDate}}, time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
+	if err != nil || !results[0].Available || results[0].NextDate.String() != "2026-12-24" {
+		t.Errorf("alice's next salary from pulled data = %+v, %v", results, err)
+	}
+	m.Close()
+	before := storedRows(t, dataDir, "transactions")
+	if before == "0/0" {
+		t.Fatal("no transactions stored by the pulls")
+	}
+
+	// A restart refreshes the links; the overlap window returns rows
+	// already stored, and none is stored twice.
+	m = start()
+	m.Close()
+	if after := storedRows(t, dataDir, "transactions"); after != before {
+		t.Errorf("transactions after a restart: %s, before: %s", after, before)
 	}
 }

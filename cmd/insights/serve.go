@@ -20,6 +20,7 @@ import (
 	"github.com/openbanking-insights/insights/internal/attest"
 	"github.com/openbanking-insights/insights/internal/consent"
 	"github.com/openbanking-insights/insights/internal/derive"
+	"github.com/openbanking-insights/insights/internal/feeds"
 	"github.com/openbanking-insights/insights/internal/store"
 	consentui "github.com/openbanking-insights/insights/web/consent-ui"
 )
@@ -38,6 +39,7 @@ type serveConfig struct {
 	// RefreshSchedule is the cron spec, in Europe/London time, of the
 	// daily refresh of every customer's income streams.
 	RefreshSchedule string
+	Feeds           feedsConfig
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -50,6 +52,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RequestTTL, "request-ttl", 15*time.Minute, "how long a customer has to decide on a request")
 	fs.DurationVar(&c.TokenLifetime, "token-lifetime", 10*time.Minute, "how long an issued token is valid")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 15*time.Minute, "how long a consent page sign-in lasts")
+	c.Feeds.register(fs)
 	fs.StringVar(&c.RefreshSchedule, "refresh-schedule", "0 3 * * *",
 		"cron spec, in Europe/London time, of the daily refresh of income streams and next pay dates")
 }
@@ -110,6 +113,7 @@ type Main struct {
 	baseURL   string
 	Consent   *consent.Service
 	Deriver   *derive.Deriver
+	Feeds     *feeds.Service
 	Keys      *attest.KeySet
 	closed    chan struct{}
 	jobs      *cron.Cron
@@ -156,6 +160,14 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Close()
 		return err
 	}
+	if err := m.startJobs(); err != nil {
+		m.Close()
+		return err
+	}
+	if err := m.openFeeds(); err != nil {
+		m.Close()
+		return err
+	}
 	m.server = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -164,10 +176,6 @@ func (m *Main) Open(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	if err := m.startJobs(); err != nil {
-		m.Close()
-		return err
-	}
 	m.closed = make(chan struct{})
 	go func() {
 		defer close(m.closed)
@@ -175,6 +183,9 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Logger.Error("HTTP server stopped", "err", err)
 		}
 	}()
+
+	m.linkDemoCustomers(ctx)
+	m.jobs.Start()
 	return nil
 }
 
@@ -208,6 +219,13 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/consent", ui)
 	mux.Handle("/consent/", ui)
+	mux.HandleFunc("GET /banks/callback", func(w http.ResponseWriter, r *http.Request) {
+		if m.Feeds == nil {
+			http.NotFound(w, r)
+			return
+		}
+		m.handleBankCallback(w, r)
+	})
 	mux.Handle("/", apiHandler)
 	return mux, nil
 }
@@ -233,6 +251,9 @@ func (m *Main) BaseURL() string { return m.baseURL }
 func (m *Main) Close() error {
 	m.stopJobs()
 	var err error
+	if m.server == nil && m.listener != nil {
+		m.listener.Close() // Open failed before serving
+	}
 	if m.server != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

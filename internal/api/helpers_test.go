@@ -29,7 +29,7 @@ var (
 	merchant = insights.Client{ID: "cli_merchant", Name: "Corner Shop",
 		AllowedClaims: []insights.ClaimKind{insights.ClaimAgeOver, insights.ClaimFundsAtLeast, insights.ClaimAddressMatches, insights.ClaimNextSalaryDate}}
 	lender = insights.Client{ID: "cli_lender", Name: "Lender",
-		AllowedClaims: []insights.ClaimKind{insights.ClaimFundsAtLeast}}
+		AllowedClaims: []insights.ClaimKind{insights.ClaimFundsAtLeast, insights.ClaimAffordability}}
 	disabled = insights.Client{ID: "cli_disabled", Name: "Gone",
 		AllowedClaims: []insights.ClaimKind{insights.ClaimAgeOver}, Disabled: true}
 )

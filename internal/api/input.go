@@ -50,6 +50,7 @@ type claimRequestInput struct {
 	FundsAtLeast   *fundsAtLeastInput
 	AddressMatches *addressMatchesInput
 	NextSalaryDate *nextSalaryDateInput
+	Affordability  *affordabilityInput
 }
 
 // ageOverInput is AgeOverInput. A nil MinimumAge is an explicit null, which
@@ -70,6 +71,9 @@ type addressMatchesInput struct{ PostCode string }
 // nextSalaryDateInput is NextSalaryDateInput. A nil IncludeCadence is an
 // explicit null, which means true like an absent field.
 type nextSalaryDateInput struct{ IncludeCadence *bool }
+
+// affordabilityInput is AffordabilityInput.
+type affordabilityInput struct{ Months int32 }
 
 // userError resolves UserError.
 type userError struct {
@@ -176,13 +180,13 @@ func checkRequestAttestationInput(client insights.Client, in requestAttestationI
 // checkClaim checks one ClaimRequestInput and converts it.
 func (c *inputChecker) checkClaim(path []string, in claimRequestInput) (insights.ClaimRequest, bool) {
 	set := 0
-	for _, isSet := range []bool{in.AgeOver != nil, in.FundsAtLeast != nil, in.AddressMatches != nil, in.NextSalaryDate != nil} {
+	for _, isSet := range []bool{in.AgeOver != nil, in.FundsAtLeast != nil, in.AddressMatches != nil, in.NextSalaryDate != nil, in.Affordability != nil} {
 		if isSet {
 			set++
 		}
 	}
 	if set != 1 {
-		c.addf(path, userErrorOneFieldRequired, "set exactly one of ageOver, fundsAtLeast, addressMatches and nextSalaryDate, got %d", set)
+		c.addf(path, userErrorOneFieldRequired, "set exactly one of ageOver, fundsAtLeast, addressMatches, nextSalaryDate and affordability, got %d", set)
 		return insights.ClaimRequest{}, false
 	}
 
@@ -195,6 +199,8 @@ func (c *inputChecker) checkClaim(path []string, in claimRequestInput) (insights
 		claim = c.checkFundsAtLeast(at(path, "fundsAtLeast"), *in.FundsAtLeast)
 	case in.AddressMatches != nil:
 		claim = c.checkAddressMatches(at(path, "addressMatches"), *in.AddressMatches)
+	case in.Affordability != nil:
+		claim = c.checkAffordability(at(path, "affordability"), *in.Affordability)
 	default:
 		claim = c.checkNextSalaryDate(at(path, "nextSalaryDate"), *in.NextSalaryDate)
 	}
@@ -253,6 +259,15 @@ func (c *inputChecker) checkNextSalaryDate(path []string, in nextSalaryDateInput
 		c.addf(at(path, "includeCadence"), userErrorUnsupported, "only true is supported: the salary claim always states the pay cadence")
 	}
 	return insights.ClaimRequest{Kind: insights.ClaimNextSalaryDate}
+}
+
+func (c *inputChecker) checkAffordability(path []string, in affordabilityInput) insights.ClaimRequest {
+	switch in.Months {
+	case 3, 6, 12:
+	default:
+		c.addf(at(path, "months"), userErrorOutOfRange, "must be 3, 6 or 12 months, got %d", in.Months)
+	}
+	return insights.ClaimRequest{Kind: insights.ClaimAffordability, Months: int(in.Months)}
 }
 
 // checkText checks a free-text field that the customer will read: not blank,

@@ -17,6 +17,7 @@ var claimKindEnums = map[insights.ClaimKind]string{
 	insights.ClaimFundsAtLeast:   "FUNDS_AT_LEAST",
 	insights.ClaimAddressMatches: "ADDRESS_MATCHES",
 	insights.ClaimNextSalaryDate: "NEXT_SALARY_DATE",
+	insights.ClaimAffordability:  "AFFORDABILITY",
 }
 
 // statusEnums maps request statuses onto the AttestationRequestStatus enum.
@@ -116,7 +117,7 @@ func (r *attestationRequestResolver) ExpiresAt() dateTime               { return
 func (r *attestationRequestResolver) ConsentURL() string                { return r.consentURL }
 func (r *attestationRequestResolver) Attestation() *attestationResolver { return r.attestation }
 
-// claimResolver resolves the RequestedClaim interface and all four of its
+// claimResolver resolves the RequestedClaim interface and all five of its
 // types: each To method reports whether the claim is of that type, and
 // graphql-go reads only the fields of that type.
 type claimResolver struct {
@@ -142,7 +143,12 @@ func (c *claimResolver) ToNextSalaryDateClaim() (*claimResolver, bool) {
 	return c, c.claim.Kind == insights.ClaimNextSalaryDate
 }
 
+func (c *claimResolver) ToAffordabilityClaim() (*claimResolver, bool) {
+	return c, c.claim.Kind == insights.ClaimAffordability
+}
+
 func (c *claimResolver) MinimumAge() int32 { return int32(c.claim.MinimumAge) }
+func (c *claimResolver) Months() int32     { return int32(c.claim.Months) }
 
 // Amount formats the threshold with the currency's minor-unit digits. Input
 // checks allow no more digits than that, so the format loses nothing.

@@ -46,7 +46,7 @@ func ClaimName(req insights.ClaimRequest) (string, error) {
 			return "", fmt.Errorf("claim %s: MinimumAge %d is outside 1 to 150", req.Kind, req.MinimumAge)
 		}
 		return fmt.Sprintf("%s_%d", insights.ClaimAgeOver, req.MinimumAge), nil
-	case insights.ClaimFundsAtLeast, insights.ClaimAddressMatches, insights.ClaimNextSalaryDate:
+	case insights.ClaimFundsAtLeast, insights.ClaimAddressMatches, insights.ClaimNextSalaryDate, insights.ClaimAffordability:
 		return string(req.Kind), nil
 	}
 	return "", fmt.Errorf("unknown claim kind %q", req.Kind)
@@ -127,6 +127,10 @@ func checkRequest(i int, req insights.ClaimRequest) error {
 		if req.PostCode == "" {
 			return fmt.Errorf("results[%d].Request.PostCode: missing", i)
 		}
+	case insights.ClaimAffordability:
+		if req.Months != 3 && req.Months != 6 && req.Months != 12 {
+			return fmt.Errorf("results[%d].Request.Months: %d is not 3, 6 or 12", i, req.Months)
+		}
 	}
 	return nil
 }
@@ -160,6 +164,19 @@ func claimValue(i int, result insights.ClaimResult) (any, error) {
 			return nil, fmt.Errorf("results[%d].Cadence: missing", i)
 		}
 		return NextSalary{Date: result.NextDate.String(), Cadence: string(result.Cadence)}, nil
+
+	case insights.ClaimAffordability:
+		f := result.Affordability
+		if f == nil {
+			return nil, fmt.Errorf("results[%d].Affordability: nil; report the claim as unavailable instead", i)
+		}
+		if f.Months != req.Months {
+			return nil, fmt.Errorf("results[%d].Affordability.Months: %d, but the request asked for %d", i, f.Months, req.Months)
+		}
+		if f.Currency == "" {
+			return nil, fmt.Errorf("results[%d].Affordability.Currency: missing", i)
+		}
+		return AffordabilityBands(*f), nil
 	}
 	return nil, fmt.Errorf("results[%d].Request.Kind: unknown claim kind %q", i, req.Kind)
 }

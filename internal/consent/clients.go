@@ -21,6 +21,7 @@ const apiKeyPrefix = "ik_"
 // knownClaims are the claim kinds a client may be allowed to request.
 var knownClaims = []insights.ClaimKind{
 	insights.ClaimAgeOver, insights.ClaimFundsAtLeast, insights.ClaimAddressMatches, insights.ClaimNextSalaryDate,
+	insights.ClaimAffordability,
 }
 
 // ParseClaimKind returns the claim kind named s, such as "age_over".
@@ -30,7 +31,7 @@ func ParseClaimKind(s string) (insights.ClaimKind, error) {
 			return k, nil
 		}
 	}
-	return "", insights.Errorf(insights.ErrInvalid, "unknown claim kind %q: want one of age_over, funds_at_least, address_matches, next_salary", s)
+	return "", insights.Errorf(insights.ErrInvalid, "unknown claim kind %q: want one of age_over, funds_at_least, address_matches, next_salary, affordability", s)
 }
 
 // RegisterClient registers a merchant or lender and returns its API key. The

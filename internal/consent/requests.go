@@ -38,6 +38,7 @@ type claimSpec struct {
 	Amount     string             `json:"amount,omitempty"`
 	Currency   string             `json:"currency,omitempty"`
 	PostCode   string             `json:"post_code,omitempty"`
+	Months     int                `json:"months,omitempty"`
 }
 
 func (s *Service) now() time.Time {
@@ -240,7 +241,7 @@ func (s *Service) withClientNames(ctx context.Context, reqs []insights.Attestati
 func encodeClaims(claims []insights.ClaimRequest) (string, error) {
 	specs := make([]claimSpec, len(claims))
 	for i, c := range claims {
-		specs[i] = claimSpec{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode}
+		specs[i] = claimSpec{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode, Months: c.Months}
 		if c.Kind == insights.ClaimFundsAtLeast {
 			specs[i].Amount = c.Amount.String()
 		}
@@ -259,7 +260,7 @@ func decodeClaims(spec string) ([]insights.ClaimRequest, error) {
 	}
 	out := make([]insights.ClaimRequest, len(specs))
 	for i, c := range specs {
-		out[i] = insights.ClaimRequest{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode}
+		out[i] = insights.ClaimRequest{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode, Months: c.Months}
 		if c.Amount != "" {
 			amount, err := insights.ParseSignedAmount(c.Amount)
 			if err != nil {

@@ -1,6 +1,6 @@
 // Package derive computes insights and claim values from a customer's
 // stored data. It detects income streams in booked transactions and
-// decides age, funds, address and next-salary claims. Only the derived
+// decides age, funds, address, next-salary and affordability claims. Only the derived
 // values leave it, and its errors and logs carry customer IDs and counts,
 // never personal values.
 package derive
@@ -102,6 +102,8 @@ func (d *Deriver) deriveClaim(ctx context.Context, customerID string, req insigh
 		return d.addressMatches(ctx, customerID, req)
 	case insights.ClaimNextSalaryDate:
 		return d.nextSalary(ctx, customerID, req, now)
+	case insights.ClaimAffordability:
+		return d.affordability(ctx, customerID, req, now)
 	}
 	// checkRequest rejects every other kind first.
 	return insights.ClaimResult{}, fmt.Errorf("derive claim: unknown claim kind %q", req.Kind)
@@ -131,6 +133,10 @@ func checkRequest(req insights.ClaimRequest) (field, reason string) {
 			return "PostCode", "missing"
 		}
 	case insights.ClaimNextSalaryDate:
+	case insights.ClaimAffordability:
+		if !affordabilityMonths[req.Months] {
+			return "Months", fmt.Sprintf("invalid value %d: want 3, 6 or 12", req.Months)
+		}
 	default:
 		return "Kind", fmt.Sprintf("unknown claim kind %q", req.Kind)
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/attest"
 )
 
 // claimView is one claim as shown to the customer. Sentence is the exact
@@ -49,6 +50,9 @@ func claimSentence(t translator, client string, res insights.ClaimResult) (claim
 	case insights.ClaimNextSalaryDate:
 		label = t.T("claim.salary.label")
 		unavailableNote = t.T("claim.salary.unavailable", "client", client)
+	case insights.ClaimAffordability:
+		label = t.T("claim.affordability.label", "months", req.Months)
+		unavailableNote = t.T("claim.affordability.unavailable", "client", client, "months", req.Months)
 	default:
 		return claimView{}, fmt.Errorf("no wording for claim kind %s", strconv.Quote(string(req.Kind)))
 	}
@@ -57,6 +61,9 @@ func claimSentence(t translator, client string, res insights.ClaimResult) (claim
 	// income stream has no next payment to promise.
 	available := res.Available
 	if req.Kind == insights.ClaimNextSalaryDate && res.NextDate.IsZero() {
+		available = false
+	}
+	if req.Kind == insights.ClaimAffordability && res.Affordability == nil {
 		available = false
 	}
 	if !available {
@@ -74,6 +81,9 @@ func claimSentence(t translator, client string, res insights.ClaimResult) (claim
 			value = t.T("claim.salary.value", "date", value, "cadence", cadence)
 		}
 		view.Sentence = t.T("claim.sentence", "label", label, "value", value)
+	case insights.ClaimAffordability:
+		view.Sentence = t.T("claim.sentence", "label", label, "value", affordabilityValue(t, *res.Affordability))
+		view.Note = t.T("claim.affordability.note", "client", client)
 	default:
 		view.Sentence = t.T("claim.sentence", "label", label, "value", yesNo(t, res.Holds))
 	}
@@ -88,4 +98,28 @@ func yesNo(t translator, b bool) string {
 		return t.T("value.yes")
 	}
 	return t.T("value.no")
+}
+
+// affordabilityValue renders the bands the token will carry, in the
+// token's own labels: money and percentage bands as they are, band words
+// such as "low" translated.
+func affordabilityValue(t translator, f insights.AffordabilityFigures) string {
+	bands := attest.AffordabilityBands(f)
+	word := func(band string) string { return t.T("claim.affordability.band." + band) }
+	overdraft := bands.DaysInOverdraft
+	if overdraft == attest.BandUnknown {
+		overdraft = word(overdraft)
+	}
+	return t.T("claim.affordability.value",
+		"first", t.Month(f.FirstMonth),
+		"last", t.Month(f.LastMonth),
+		"income", bands.NetIncomeMonthly,
+		"committed", bands.CommittedSpendingMonthly,
+		"essential", bands.EssentialSpendingMonthly,
+		"discretionary", bands.DiscretionarySpendingMonthly,
+		"disposable", bands.DisposableIncomeMonthly,
+		"gambling", bands.GamblingShare,
+		"overdraft", overdraft,
+		"returned", bands.ReturnedPayments,
+		"volatility", word(bands.Volatility))
 }

@@ -1070,3 +1070,84 @@ func TestClaimSentence_unknownKind(t *testing.T) {
 		t.Errorf("claimViews error = %v, want one naming the kind", err)
 	}
 }
+
+func TestClaimSentence_affordability(t *testing.T) {
+	catalogs, err := loadCatalogs(localeFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	report := func(locale, key string) { missing = append(missing, locale+":"+key) }
+	en := translator{locale: localeEnglish, catalog: catalogs[localeEnglish], zone: time.UTC, missing: report}
+	zh := translator{locale: localeChinese, catalog: catalogs[localeChinese], zone: time.UTC, missing: report}
+
+	amount := func(s string) insights.Amount {
+		a, err := insights.ParseSignedAmount(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	figures := insights.AffordabilityFigures{
+		Months: 6, FirstMonth: insights.Date{Year: 2026, Month: time.June, Day: 1},
+		LastMonth: insights.Date{Year: 2026, Month: time.November, Day: 1}, Currency: "GBP",
+		NetIncome: amount("2137.91"), Committed: amount("1013.37"), Essential: amount("1471.13"),
+		Discretionary: amount("318.59"), Disposable: amount("666.78"), GamblingShare: 0.0073,
+		ReturnedPayments: 1, BalancesKnown: true, DaysInOverdraft: 0, Volatility: 0.7,
+	}
+	request := insights.ClaimRequest{Kind: insights.ClaimAffordability, Months: 6}
+	available := insights.ClaimResult{Request: request, Available: true, Affordability: &figures}
+	noBalances := figures
+	noBalances.BalancesKnown = false
+	unknown := insights.ClaimResult{Request: request, Available: true, Affordability: &noBalances}
+	unavailable := insights.ClaimResult{Request: request}
+
+	tests := []struct {
+		name         string
+		t            translator
+		result       insights.ClaimResult
+		sentence     string
+		available    bool
+		noteContains string
+	}{
+		{"en", en, available,
+			"Your monthly income and spending over the last 6 complete months: June 2026 to November 2026: " +
+				"net income 2000-2500 GBP a month, committed spending 1000-1500 GBP, essential spending 1000-1500 GBP, " +
+				"discretionary spending 250-500 GBP, disposable income 500-750 GBP, gambling <1% of spending, " +
+				"days overdrawn 0, returned payments 1, balance volatility medium",
+			true, "never the amounts themselves"},
+		{"en without balances", en, unknown,
+			"Your monthly income and spending over the last 6 complete months: June 2026 to November 2026: " +
+				"net income 2000-2500 GBP a month, committed spending 1000-1500 GBP, essential spending 1000-1500 GBP, " +
+				"discretionary spending 250-500 GBP, disposable income 500-750 GBP, gambling <1% of spending, " +
+				"days overdrawn unknown, returned payments 1, balance volatility unknown",
+			true, "Demo Lender receives"},
+		{"zh-CN", zh, available,
+			"您最近6个完整月份的月均收入与支出：2026年6月至2026年11月：月净收入 2000-2500 GBP，固定支出 1000-1500 GBP，" +
+				"必要支出 1000-1500 GBP，可选支出 250-500 GBP，可支配收入 500-750 GBP，博彩占支出 <1%，透支天数 0，退回付款 1 笔，余额波动中",
+			true, "不会收到具体金额"},
+		{"unavailable", en, unavailable,
+			"Your monthly income and spending over the last 6 complete months: unavailable",
+			false, "We do not have 6 complete months of your GBP transactions, so Demo Lender will be told this is unavailable."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			views, err := claimViews(tt.t, "Demo Lender", []insights.ClaimResult{tt.result})
+			if err != nil {
+				t.Fatalf("claimViews: %v", err)
+			}
+			if views[0].Sentence != tt.sentence {
+				t.Errorf("sentence = %q\nwant %q", views[0].Sentence, tt.sentence)
+			}
+			if views[0].Available != tt.available {
+				t.Errorf("Available = %v, want %v", views[0].Available, tt.available)
+			}
+			if !strings.Contains(views[0].Note, tt.noteContains) {
+				t.Errorf("note = %q, want it to contain %q", views[0].Note, tt.noteContains)
+			}
+		})
+	}
+	if len(missing) > 0 {
+		t.Errorf("message keys missing from a catalog: %v", missing)
+	}
+}

@@ -106,6 +106,11 @@ func (t translator) Date(d insights.Date) string {
 		"day", d.Day)
 }
 
+// Month formats the month of d as "June 2026" or "2026年6月".
+func (t translator) Month(d insights.Date) string {
+	return t.T("format.month", "year", d.Year, "month", t.T("month."+strconv.Itoa(int(d.Month))))
+}
+
 // DateTime formats tm in the UK zone with its zone abbreviation, such as
 // "4 December 2026 at 10:15 GMT".
 func (t translator) DateTime(tm time.Time) string {

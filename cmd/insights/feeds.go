@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/openbanking-insights/insights/internal/aspsp"
+	"github.com/openbanking-insights/insights/internal/categorize"
+	"github.com/openbanking-insights/insights/internal/feeds"
+	"github.com/openbanking-insights/insights/internal/ingest"
+)
+
+// feedsConfig configures account linking and scheduled pulls.
+type feedsConfig struct {
+	Bank bankConfig
+	// DemoBank is the base URL of a local bank started with `insights bank`;
+	// it is registered as bank "demo".
+	DemoBank string
+	// BanksFile is a JSON array of banks (id, name, baseURL, clientID,
+	// clientSecret, financialID, redirectURI).
+	BanksFile    string
+	TokenKeyFile string
+	Refresh      string
+	// DemoLink lists demo customers to link to the demo bank at start.
+	DemoLink string
+}
+
+func (c *feedsConfig) register(fs *flag.FlagSet) {
+	c.Bank.register(fs)
+	fs.StringVar(&c.DemoBank, "demo-bank", envOr("INSIGHTS_DEMO_BANK", ""),
+		"base URL of a local bank started with `insights bank`, registered as bank \"demo\" (env INSIGHTS_DEMO_BANK)")
+	fs.StringVar(&c.BanksFile, "banks-file", envOr("INSIGHTS_BANKS_FILE", ""),
+		"JSON array of banks customers can link: id, name, baseURL, clientID, clientSecret, financialID, redirectURI (env INSIGHTS_BANKS_FILE)")
+	fs.StringVar(&c.TokenKeyFile, "token-key-file", envOr("INSIGHTS_TOKEN_KEY_FILE", ""),
+		"32-byte AES-256 key that encrypts bank tokens at rest, created on first start; empty means DATA/token.key (env INSIGHTS_TOKEN_KEY_FILE)")
+	fs.StringVar(&c.Refresh, "bank-refresh", envOr("INSIGHTS_BANK_REFRESH", "@every 6h"),
+		"cron spec of the scheduled pull of every linked bank (env INSIGHTS_BANK_REFRESH)")
+	fs.StringVar(&c.DemoLink, "demo-link", "",
+		"comma-separated demo customers to link to the demo bank at start, approving at the bank without a browser")
+}
+
+// banks returns the configured banks by ID, with redirectURI defaulting to
+// our callback.
+func (c *feedsConfig) banks(baseURL string) (map[string]aspsp.Bank, error) {
+	banks := map[string]aspsp.Bank{}
+	if c.BanksFile != "" {
+		data, err := os.ReadFile(c.BanksFile)
+		if err != nil {
+			return nil, fmt.Errorf("-banks-file: %w", err)
+		}
+		var list []aspsp.Bank
+		if err := json.Unmarshal(data, &list); err != nil {
+			return nil, fmt.Errorf("-banks-file %s: invalid JSON: %w", c.BanksFile, err)
+		}
+		for i, b := range list {
+			if b.ID == "" || b.BaseURL == "" {
+				return nil, fmt.Errorf("-banks-file %s: bank [%d]: id and baseURL are required", c.BanksFile, i)
+			}
+			banks[b.ID] = b
+		}
+	}
+	if c.DemoBank != "" {
+		secret, err := c.Bank.secret()
+		if err != nil {
+			return nil, err
+		}
+		banks["demo"] = aspsp.Bank{ID: "demo", Name: "Demo Bank", BaseURL: strings.TrimRight(c.DemoBank, "/"),
+			ClientID: c.Bank.ClientID, ClientSecret: secret, FinancialID: c.Bank.FinancialID}
+	}
+	for id, b := range banks {
+		if b.RedirectURI == "" {
+			b.RedirectURI = baseURL + "/banks/callback"
+			banks[id] = b
+		}
+	}
+	return banks, nil
+}
+
+// openFeeds builds the feeds service when any bank is configured, and
+// schedules its pulls.
+func (m *Main) openFeeds() error {
+	cfg := &m.Config.Feeds
+	banks, err := cfg.banks(m.baseURL)
+	if err != nil || len(banks) == 0 {
+		return err
+	}
+	keyFile := cfg.TokenKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(m.Config.Storage.DataDir, "token.key")
+	}
+	key, err := feeds.LoadTokenKey(keyFile, true)
+	if err != nil {
+		return fmt.Errorf("load bank token key: %w", err)
+	}
+
+	m.Feeds = &feeds.Service{
+		Engine:   m.Engine,
+		Loader:   &ingest.Loader{Engine: m.Engine, Categorizer: categorize.New(), Logger: m.Logger},
+		Banks:    banks,
+		TokenKey: key,
+		Logger:   m.Logger,
+		Jitter:   time.Minute,
+		AfterPull: func(ctx context.Context, customerID string) {
+			if _, err := m.Deriver.RefreshIncome(ctx, customerID, time.Now()); err != nil {
+				m.Logger.Error("income refresh after pull failed", "customer_id", customerID, "err", err)
+			}
+		},
+	}
+	if err := m.Feeds.Schedule(m.jobs, cfg.Refresh); err != nil {
+		return fmt.Errorf("-bank-refresh %q: %w", cfg.Refresh, err)
+	}
+	return nil
+}
+
+// handleBankCallback is the redirect URI banks send the customer back to
+// after they approved or denied access. The state parameter binds the
+// response to the link that started it.
+func (m *Main) handleBankCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	_, err := m.Feeds.Callback(context.WithoutCancel(r.Context()), q.Get("state"), q.Get("code"), q.Get("error"))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case err == nil:
+		fmt.Fprint(w, callbackPage("Bank linked", "Your bank is linked. Its data will stay up to date while your consent lasts."))
+	case errors.Is(err, feeds.ErrLinkDenied):
+		fmt.Fprint(w, callbackPage("Not linked", "You declined at your bank, so nothing was shared."))
+	case errors.Is(err, feeds.ErrFirstPull):
+		m.Logger.Warn("bank linked but first pull failed", "err", err)
+		fmt.Fprint(w, callbackPage("Bank linked", "Your bank is linked. Its data will appear after the next refresh."))
+	case errors.Is(err, feeds.ErrUnknownState), errors.Is(err, feeds.ErrLinkExpired):
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, callbackPage("Link not found", "This link has expired or was already used. Start linking your bank again."))
+	default:
+		m.Logger.Error("bank callback failed", "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, callbackPage("Something went wrong", "Your bank could not be linked. Try again later."))
+	}
+}
+
+func callbackPage(title, body string) string {
+	return "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>" + html.EscapeString(title) +
+		"</title><h1>" + html.EscapeString(title) + "</h1><p>" + html.EscapeString(body) + "</p></html>\n"
+}
+
+// linkDemoCustomers links each -demo-link customer to the demo bank, as a
+// customer approving in a browser would, but with the bank's
+// non-interactive approval (login_hint and prompt=none). A customer whose
+// link still works is refreshed instead, so a restart pulls only new data.
+func (m *Main) linkDemoCustomers(ctx context.Context) {
+	if m.Feeds == nil || m.Config.Feeds.DemoLink == "" {
+		return
+	}
+	for _, customer := range strings.Split(m.Config.Feeds.DemoLink, ",") {
+		customer = strings.TrimSpace(customer)
+		if customer == "" {
+			continue
+		}
+		if m.refreshExistingLink(ctx, customer) {
+			continue
+		}
+		if err := m.linkDemoCustomer(ctx, customer); err != nil {
+			m.Logger.Error("demo link failed", "customer_id", customer, "err", err)
+			continue
+		}
+		m.Logger.Info("demo customer linked", "customer_id", customer, "bank", "demo")
+	}
+}
+
+func (m *Main) refreshExistingLink(ctx context.Context, customer string) bool {
+	links, err := m.Feeds.Consents(ctx, customer)
+	if err != nil {
+		m.Logger.Error("read bank links failed", "customer_id", customer, "err", err)
+		return false
+	}
+	for _, l := range links {
+		if l.BankID != "demo" || l.Status != "authorised" {
+			continue
+		}
+		if _, err := m.Feeds.Refresh(ctx, l.ConsentID); err != nil {
+			m.Logger.Info("demo link no longer works; linking again", "customer_id", customer, "consent_id", l.ConsentID, "err", err)
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+func (m *Main) linkDemoCustomer(ctx context.Context, customer string) error {
+	authorize, err := m.Feeds.Link(ctx, customer, "demo")
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(authorize)
+	if err != nil {
+		return fmt.Errorf("authorisation URL: %w", err)
+	}
+	q := u.Query()
+	q.Set("login_hint", customer)
+	q.Set("prompt", "none")
+	u.RawQuery = q.Encode()
+
+	// The bank redirects to our /banks/callback, which exchanges the code
+	// and runs the first pull.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("authorise at the demo bank: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("authorise at the demo bank: callback answered %s", resp.Status)
+	}
+	return nil
+}
