@@ -347,4 +347,3 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
-
