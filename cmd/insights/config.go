@@ -9,10 +9,25 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/openbanking-insights/insights/internal/calendar"
 	"github.com/openbanking-insights/insights/internal/store"
 	"github.com/openbanking-insights/insights/internal/store/chdb"
 	"github.com/openbanking-insights/insights/internal/store/chserver"
 )
+
+// holidaysFlag registers -holidays, the bank holiday calendar that moves
+// pay dates, and returns a function giving the calendar.
+func holidaysFlag(fs *flag.FlagSet) func() (*calendar.Calendar, error) {
+	name := fs.String("holidays", envOr("INSIGHTS_HOLIDAYS", string(calendar.RegionEnglandAndWales)),
+		"UK bank holiday calendar for pay dates: england-and-wales, scotland or northern-ireland (env INSIGHTS_HOLIDAYS)")
+	return func() (*calendar.Calendar, error) {
+		cal, err := calendar.ByName(*name)
+		if err != nil {
+			return nil, fmt.Errorf("-holidays (INSIGHTS_HOLIDAYS) %q: want england-and-wales, scotland or northern-ireland", *name)
+		}
+		return cal, nil
+	}
+}
 
 // storageConfig selects and opens the storage engine.
 type storageConfig struct {

@@ -19,6 +19,7 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
 	storage.register(fs)
 	fs.StringVar(&customer, "customer", "", "customer the files belong to (required)")
+	holidays := holidaysFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: insights ingest -customer ID FILE...\n\nLoads OBIE v3.1 Account and Transaction API responses (.json) or NDJSON (.ndjson).\nA file with any problem is rejected whole; files already loaded are skipped.")
 		fs.PrintDefaults()
@@ -29,6 +30,10 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	if customer == "" || fs.NArg() == 0 {
 		fs.Usage()
 		return exitError{code: 2, msg: "insights ingest: -customer and at least one FILE are required"}
+	}
+	cal, err := holidays()
+	if err != nil {
+		return exitError{code: 2, msg: "insights ingest: " + err.Error()}
 	}
 
 	engine, err := storage.open(ctx, logger)
@@ -58,7 +63,7 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	// Income streams are derived once per ingest run, after all files, and
 	// only when a file stored something.
 	if loaded > 0 {
-		deriver := &derive.Deriver{Engine: engine, Logger: logger}
+		deriver := &derive.Deriver{Engine: engine, Logger: logger, Calendar: cal}
 		if _, err := deriver.RefreshIncome(ctx, customer, time.Now()); err != nil {
 			return fmt.Errorf("derive income streams: %w", err)
 		}

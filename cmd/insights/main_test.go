@@ -394,3 +394,11 @@ func TestEndToEnd_linkThroughDemoBank(t *testing.T) {
 		t.Errorf("transactions after a restart: %s, before: %s", after, before)
 	}
 }
+
+func TestRun_badHolidayCalendar(t *testing.T) {
+	_, err := cli(t, "ingest", "-data", t.TempDir(), "-holidays", "atlantis", "-customer", "alice", "feed.ndjson")
+	var exit exitError
+	if !errors.As(err, &exit) || exit.code != 2 || !strings.Contains(exit.msg, `-holidays (INSIGHTS_HOLIDAYS) "atlantis"`) {
+		t.Errorf("error = %v, want exit status 2 naming -holidays and the value", err)
+	}
+}

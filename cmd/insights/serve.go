@@ -18,6 +18,7 @@ import (
 
 	"github.com/openbanking-insights/insights/internal/api"
 	"github.com/openbanking-insights/insights/internal/attest"
+	"github.com/openbanking-insights/insights/internal/calendar"
 	"github.com/openbanking-insights/insights/internal/consent"
 	"github.com/openbanking-insights/insights/internal/derive"
 	"github.com/openbanking-insights/insights/internal/feeds"
@@ -40,6 +41,9 @@ type serveConfig struct {
 	// daily refresh of every customer's income streams.
 	RefreshSchedule string
 	Feeds           feedsConfig
+	// Calendar moves pay dates off bank holidays; nil means England and
+	// Wales.
+	Calendar *calendar.Calendar
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -82,9 +86,15 @@ func runServe(ctx context.Context, args []string, logger *slog.Logger) error {
 	var cfg serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	cfg.register(fs)
+	holidays := holidaysFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	cal, err := holidays()
+	if err != nil {
+		return exitError{code: 2, msg: "insights serve: " + err.Error()}
+	}
+	cfg.Calendar = cal
 
 	m := &Main{Config: cfg, Logger: logger}
 	if err := m.Open(ctx); err != nil {
@@ -190,7 +200,7 @@ func (m *Main) Open(ctx context.Context) error {
 }
 
 func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
-	m.Deriver = &derive.Deriver{Engine: m.Engine, Logger: m.Logger}
+	m.Deriver = &derive.Deriver{Engine: m.Engine, Logger: m.Logger, Calendar: m.Config.Calendar}
 	m.Consent = &consent.Service{
 		Engine:        m.Engine,
 		Claims:        m.Deriver,
