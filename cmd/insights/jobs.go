@@ -8,10 +8,11 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// startJobs registers the service's periodic work with cron: recording
-// lapsed requests every minute, and refreshing every customer's income
-// streams on RefreshSchedule (Europe/London) so next pay dates roll forward
-// when no new data arrives.
+// startJobs registers the service's periodic work with cron. Every minute
+// it records lapsed requests and rereads the signing key directory. On
+// RefreshSchedule (Europe/London) it refreshes every customer's income
+// streams, so next pay dates roll forward when no new data arrives. On
+// KeyRotation, unless it is off, it rotates and prunes the signing keys.
 func (m *Main) startJobs() error {
 	london, err := time.LoadLocation("Europe/London")
 	if err != nil {
@@ -23,6 +24,14 @@ func (m *Main) startJobs() error {
 	}
 	if _, err := c.AddFunc(m.Config.RefreshSchedule, m.refreshIncome); err != nil {
 		return fmt.Errorf("-refresh-schedule %q: %w", m.Config.RefreshSchedule, err)
+	}
+	if _, err := c.AddFunc("@every 1m", m.reloadKeys); err != nil {
+		return fmt.Errorf("schedule signing key reload: %w", err)
+	}
+	if m.Config.keyRotationEnabled() {
+		if _, err := c.AddFunc(m.Config.KeyRotation, m.rotateKeys); err != nil {
+			return fmt.Errorf("-key-rotation %q: %w", m.Config.KeyRotation, err)
+		}
 	}
 	m.jobs = c // Open starts it once every job is registered
 	return nil

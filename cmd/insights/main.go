@@ -21,6 +21,7 @@ Commands:
   ingest     load OBIE v3.1 feed files (JSON or NDJSON) for a customer
   verify     verify a token against the service's JWK set and print its claims
   clients    register, list, disable and enable merchants and lenders
+  keys       list, rotate and prune the token signing keys
   stats      print stored row counts
   migrate    apply schema migrations and exit
   sample     write the seeded demo feed
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		return runVerify(ctx, rest, stdout)
 	case "clients":
 		return runClients(ctx, rest, stdout, logger)
+	case "keys":
+		return runKeys(rest, stdout)
 	case "stats":
 		return runStats(ctx, rest, stdout, logger)
 	case "migrate":

@@ -76,9 +76,17 @@ func storedRows(t *testing.T, dataDir, table string) string {
 
 func startServer(t *testing.T, dataDir string) *Main {
 	t.Helper()
+	return startServerAt(t, dataDir, "127.0.0.1:0")
+}
+
+// startServerAt starts the service on addr. A restart on the address of the
+// previous run keeps the base URL, which the tokens' iss and status list
+// URIs name.
+func startServerAt(t *testing.T, dataDir, addr string) *Main {
+	t.Helper()
 	m := &Main{Logger: quietLogger(), Config: serveConfig{
 		Storage:         storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
-		Addr:            "127.0.0.1:0",
+		Addr:            addr,
 		DevSignIn:       true,
 		RequestTTL:      15 * time.Minute,
 		TokenLifetime:   10 * time.Minute,
@@ -272,6 +280,7 @@ func TestEndToEnd_approveVerifyRestart(t *testing.T) {
 
 	// Restart: the data, keys and issued token survive; loading the same
 	// files again stores nothing new.
+	addr := m.Addr()
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -285,13 +294,71 @@ func TestEndToEnd_approveVerifyRestart(t *testing.T) {
 	if after := storedRows(t, dataDir, "income_streams"); after != streamsBefore {
 		t.Errorf("income_streams after reloading: %s, before: %s", after, streamsBefore)
 	}
-	m = startServer(t, dataDir)
+	m = startServerAt(t, dataDir, addr)
 	defer m.Close()
 	mc.base = m.BaseURL()
 	if status, again := mc.status(id); status != "ISSUED" || again != token {
 		t.Errorf("after restart: status %s, token changed: %v", status, again != token)
 	}
-	mustCLI(t, "verify", "-jwks", m.BaseURL()+"/.well-known/jwks.json", token)
+	jwks = m.BaseURL() + "/.well-known/jwks.json"
+	if out := mustCLI(t, "verify", "-jwks", jwks, token); !strings.Contains(out, `"status": "valid"`) {
+		t.Errorf("verify before revocation lacks status valid:\n%s", out)
+	}
+
+	// The customer revokes the proof on the consent pages: a form without
+	// the CSRF token changes nothing, and one with it revokes the token.
+	if code := revoke(t, m.BaseURL(), "alice", id, false); code != http.StatusForbidden {
+		t.Errorf("revoke without CSRF token: status %d, want 403", code)
+	}
+	if out := mustCLI(t, "verify", "-jwks", jwks, token); !strings.Contains(out, `"status": "valid"`) {
+		t.Errorf("verify after a forged revocation lacks status valid:\n%s", out)
+	}
+	if code := revoke(t, m.BaseURL(), "alice", id, true); code != http.StatusOK {
+		t.Fatalf("revoke: status %d", code)
+	}
+	_, err = cli(t, "verify", "-jwks", jwks, token)
+	if !errors.As(err, &exit) || exit.code != 1 || !strings.Contains(exit.msg, "revoked") {
+		t.Errorf("verify of a revoked token: error %v, want exit status 1 reporting revoked", err)
+	}
+	mustCLI(t, "verify", "-status=false", "-jwks", jwks, token)
+	if status, again := mc.status(id); status != "REVOKED" || again != "" {
+		t.Errorf("after revocation: status %s, token returned: %v", status, again != "")
+	}
+	result := mc.graphql(verifyQuery, map[string]any{"token": token})["verifyAttestation"].(map[string]any)
+	if result["valid"] != false || result["reason"] != "REVOKED" {
+		t.Errorf("verifyAttestation of the revoked token = %v, want valid false, reason REVOKED", result)
+	}
+}
+
+const verifyQuery = `query($token: String!) { verifyAttestation(token: $token) { valid reason claimNames } }`
+
+// revoke signs customer in and revokes the proof of requestID through the
+// consent pages: the confirmation page, then its form.
+func revoke(t *testing.T, base, customer, requestID string, withCSRF bool) int {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	path := "/consent/shared/" + requestID + "/revoke"
+	resp, err := client.PostForm(base+"/consent/signin", url.Values{"customer": {customer}, "next": {path}})
+	if err != nil {
+		t.Fatalf("sign in: %v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode // the confirmation page itself was refused
+	}
+
+	form := url.Values{}
+	if m := csrfPattern.FindSubmatch(page); withCSRF && m != nil {
+		form.Set("csrf_token", string(m[1]))
+	}
+	resp, err = client.PostForm(base+path, form)
+	if err != nil {
+		t.Fatalf("revoke: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestIngest_corruptFileStoresNothing(t *testing.T) {

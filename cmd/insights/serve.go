@@ -40,7 +40,13 @@ type serveConfig struct {
 	// RefreshSchedule is the cron spec, in Europe/London time, of the
 	// daily refresh of every customer's income streams.
 	RefreshSchedule string
-	Feeds           feedsConfig
+	// SigningAlg is the algorithm, ES256 or EdDSA, of signing keys
+	// generated at first start and by rotation; empty means ES256.
+	SigningAlg string
+	// KeyRotation is the cron spec, in Europe/London time, of signing key
+	// rotation and pruning; empty or "off" disables it.
+	KeyRotation string
+	Feeds       feedsConfig
 	// Calendar moves pay dates off bank holidays; nil means England and
 	// Wales.
 	Calendar *calendar.Calendar
@@ -59,6 +65,11 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.Feeds.register(fs)
 	fs.StringVar(&c.RefreshSchedule, "refresh-schedule", "0 3 * * *",
 		"cron spec, in Europe/London time, of the daily refresh of income streams and next pay dates")
+	fs.StringVar(&c.SigningAlg, "signing-alg", envOr("INSIGHTS_SIGNING_ALG", attest.AlgES256),
+		"algorithm of signing keys generated at first start and by rotation: ES256 or EdDSA (env INSIGHTS_SIGNING_ALG)")
+	fs.StringVar(&c.KeyRotation, "key-rotation", envOr("INSIGHTS_KEY_ROTATION", "@every 720h"),
+		"cron spec, in Europe/London time, of signing key rotation, which also retires keys whose tokens have expired; "+
+			"off disables it; @every counts from process start (env INSIGHTS_KEY_ROTATION)")
 }
 
 func (c *serveConfig) validate() error {
@@ -72,6 +83,14 @@ func (c *serveConfig) validate() error {
 		u, err := url.Parse(c.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("-base-url (INSIGHTS_BASE_URL) %q: want an absolute http or https URL", c.BaseURL)
+		}
+	}
+	if err := attest.CheckSigningAlgorithm(c.signingAlg()); err != nil {
+		return fmt.Errorf("-signing-alg (INSIGHTS_SIGNING_ALG): %w", err)
+	}
+	if c.keyRotationEnabled() {
+		if _, err := cron.ParseStandard(c.KeyRotation); err != nil {
+			return fmt.Errorf("-key-rotation (INSIGHTS_KEY_ROTATION) %q: want a cron spec or off: %w", c.KeyRotation, err)
 		}
 	}
 	for name, d := range map[string]time.Duration{"-request-ttl": c.RequestTTL, "-token-lifetime": c.TokenLifetime, "-session-ttl": c.SessionTTL} {
@@ -142,12 +161,13 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Engine, m.ownEngine = engine, true
 	}
 
-	keys, err := attest.LoadOrCreateKeys(filepath.Join(m.Config.Storage.DataDir, "keys"))
+	keys, err := attest.LoadOrCreateKeysAlg(keyDir(m.Config.Storage.DataDir), m.Config.signingAlg())
 	if err != nil {
 		m.Close()
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	m.Keys = keys
+	m.pruneKeys(time.Now())
 	sessionKey, err := loadOrCreateSecret(filepath.Join(m.Config.Storage.DataDir, "session.key"))
 	if err != nil {
 		m.Close()
@@ -224,6 +244,11 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 		Logger:  m.Logger,
 		JWKS:    m.Keys.PublicJWKS,
 		Health:  m.health,
+		// Status lists and verifyAttestation use the same keys and issuer
+		// URL as the tokens.
+		StatusListToken: m.Consent.StatusListToken,
+		PublicKeys:      m.Keys.PublicSet,
+		Issuer:          m.baseURL,
 	})
 
 	mux := http.NewServeMux()

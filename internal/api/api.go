@@ -9,8 +9,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	graphql "github.com/graph-gophers/graphql-go"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/consent"
@@ -45,6 +47,17 @@ type Options struct {
 	// Health reports whether the service can serve requests, for example by
 	// pinging storage. When nil, /healthz always reports ok.
 	Health func(ctx context.Context) error
+	// StatusListToken returns the signed Status List Token of a list ID and
+	// how long verifiers may cache it; an unknown ID is an *insights.Error
+	// with code not_found. When nil, /statuslists/{id} is not served.
+	StatusListToken func(ctx context.Context, id string) (string, time.Duration, error)
+	// PublicKeys returns the JWK set that verifyAttestation checks tokens
+	// against. When nil, verifyAttestation fails with INTERNAL.
+	PublicKeys func() (jwk.Set, error)
+	// Issuer is the "iss" of the service's tokens, its public base URL.
+	// verifyAttestation requires it of a token and reads status lists
+	// under it.
+	Issuer string
 }
 
 // Limits of the GraphQL endpoint.
@@ -66,6 +79,7 @@ const (
 //
 //	POST /graphql                GraphQL over HTTP, JSON request and response
 //	GET  /.well-known/jwks.json  the JWK set of the token signing keys
+//	GET  /statuslists/{id}       a Status List Token (application/statuslist+jwt)
 //	GET  /healthz                200 {"status":"ok"} or 503 {"status":"unavailable"}
 //
 // Other methods on these paths get 405 with an Allow header. A missing or
@@ -79,6 +93,9 @@ func NewHandler(opts Options) http.Handler {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	root := &rootResolver{consent: opts.Consent, logger: logger}
+	if opts.PublicKeys != nil {
+		root.verifier = &verifier{keys: opts.PublicKeys, issuer: opts.Issuer, statusList: opts.StatusListToken}
+	}
 	schema := graphql.MustParseSchema(insights.Schema, root,
 		graphql.UseStringDescriptions(),
 		graphql.MaxDepth(maxQueryDepth),
@@ -91,6 +108,9 @@ func NewHandler(opts Options) http.Handler {
 	mux.Handle("POST /graphql", h)
 	if opts.JWKS != nil {
 		mux.Handle("GET /.well-known/jwks.json", &jwksHandler{jwks: opts.JWKS, logger: logger})
+	}
+	if opts.StatusListToken != nil {
+		mux.Handle("GET /statuslists/{id}", &statusListHandler{token: opts.StatusListToken, logger: logger})
 	}
 	mux.Handle("GET /healthz", &healthHandler{health: opts.Health, logger: logger})
 	return mux

@@ -8,10 +8,14 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	graphql "github.com/graph-gophers/graphql-go"
+
+	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/attest"
 )
 
 // graphqlHandler serves POST /graphql. It follows the GraphQL over HTTP
@@ -172,4 +176,36 @@ func (h *healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(ctx, w, http.StatusOK, "application/json", map[string]string{"status": "ok"})
+}
+
+// statusListHandler serves GET /statuslists/{id}: the Status List Token of
+// one list (draft-ietf-oauth-status-list), with the media type the draft
+// registers. Verifiers may cache it for its ttl, which Cache-Control states.
+type statusListHandler struct {
+	token  func(ctx context.Context, id string) (string, time.Duration, error)
+	logger *slog.Logger
+}
+
+func (h *statusListHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	if len(id) > maxIDBytes {
+		http.NotFound(w, r)
+		return
+	}
+	token, ttl, err := h.token(ctx, id)
+	switch {
+	case insights.ErrorCode(err) == insights.ErrNotFound:
+		h.logger.DebugContext(ctx, "status list not found", "list_id", id)
+		http.NotFound(w, r)
+		return
+	case err != nil:
+		h.logger.ErrorContext(ctx, "failed to build status list token", "list_id", id, "err", err)
+		http.Error(w, internalMessage, http.StatusInternalServerError)
+		return
+	}
+
+	w.Header().Set("Content-Type", attest.StatusListMediaType)
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(ttl/time.Second)))
+	_, _ = io.WriteString(w, token)
 }

@@ -15,8 +15,9 @@ const maxIDBytes = 128
 
 // rootResolver resolves the Query and Mutation types.
 type rootResolver struct {
-	consent Consent
-	logger  *slog.Logger
+	consent  Consent
+	logger   *slog.Logger
+	verifier *verifier // nil when Options.PublicKeys is nil
 }
 
 // Viewer resolves Query.viewer.

@@ -50,6 +50,8 @@ type Issued struct {
 	// ClaimNames lists every requested claim in request order, including
 	// those listed under "unavailable", for the audit log.
 	ClaimNames []string
+	// Status is the token's entry in a status list; nil when it has none.
+	Status *StatusReference
 }
 
 // Issue signs a compact JWS for clientID holding the claims of results and
@@ -58,8 +60,21 @@ type Issued struct {
 // plus lifetime, rounded down to a second), jti and the members that
 // ClaimsPayload returns.
 func (i *Issuer) Issue(customerID, clientID string, results []insights.ClaimResult, lifetime time.Duration) (Issued, error) {
+	return i.IssueWithStatus(customerID, clientID, results, lifetime, nil)
+}
+
+// IssueWithStatus is Issue with a status claim naming the token's entry in a
+// Token Status List: "status": {"status_list": {"idx": N, "uri": URI}}. A nil
+// status leaves the claim out.
+func (i *Issuer) IssueWithStatus(customerID, clientID string, results []insights.ClaimResult, lifetime time.Duration,
+	status *StatusReference) (Issued, error) {
 	if err := i.checkIssue(customerID, clientID, results, lifetime); err != nil {
 		return Issued{}, err
+	}
+	if status != nil {
+		if err := checkStatusReference(*status); err != nil {
+			return Issued{}, err
+		}
 	}
 
 	claims, names, err := ClaimsPayload(results)
@@ -93,6 +108,11 @@ func (i *Issuer) Issue(customerID, clientID string, results []insights.ClaimResu
 	claims[claimIssuedAt] = issuedAt.Unix()
 	claims[claimExpiresAt] = expiresAt.Unix()
 	claims[claimJWTID] = jti
+	if status != nil {
+		ref := *status
+		issued.Status = &ref
+		claims[StatusClaim] = statusClaimValue{StatusList: ref}
+	}
 
 	payload, err := json.Marshal(claims)
 	if err != nil {

@@ -23,10 +23,18 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// Signing algorithms (RFC 7518 section 3.1, RFC 8037 section 3.1) of the keys
+// the service generates and accepts.
+const (
+	AlgES256 = "ES256" // ECDSA on P-256 with SHA-256
+	AlgEdDSA = "EdDSA" // Ed25519
 )
 
 // Files in the key directory. Each signing key is a private JWK in its own
@@ -35,49 +43,123 @@ const (
 	keyFileSuffix    = ".jwk"
 	pairwiseFileName = "pairwise.key"
 	tempFilePrefix   = ".tmp-"
+	// keyTimeLayout is the UTC creation time that starts a generated key
+	// file's name. Its fixed width makes name order equal time order.
+	keyTimeLayout = "20060102T150405Z"
 
 	pairwiseSecretSize = 32       // bytes of the HMAC-SHA256 key of Subject
 	maxKeyFileSize     = 64 << 10 // bytes; a private P-256 JWK is about 250
 )
 
-// KeySet is the service's signing keys and its pairwise-subject secret.
+// KeySet is the service's signing keys and its pairwise-subject secret. It
+// is safe for concurrent use: Rotate, Prune and Reload swap the keys while
+// other goroutines sign.
 //
 // The key directory contains one private JWK per file. The file whose name
 // sorts last signs new tokens; the others stay in the public JWK set so
 // tokens they signed still verify. Generated files are named
 // "<UTC time>-<kid>.jwk", so name order is creation order.
 type KeySet struct {
-	keys     []jwk.Key // private keys in file-name order; the last one signs
-	pairwise []byte
+	dir      string
+	pairwise []byte // never changes after loading
+
+	// changeMu serialises Rotate, Prune and Reload, which read the key
+	// directory and then install what they read. Signing does not wait
+	// for it.
+	changeMu sync.Mutex
+
+	mu   sync.RWMutex
+	keys []keyFile // in file-name order; the last one signs
+	jwks []byte    // PublicJWKS document of keys
+}
+
+// keyFile is one private signing key and the file it was loaded from.
+type keyFile struct {
+	name    string    // file name inside its directory
+	created time.Time // UTC, from the name; zero when the name has no time
+	key     jwk.Key
 }
 
 // LoadOrCreateKeys loads the signing keys and the pairwise-subject secret
-// from dir, creating dir (mode 0700), a P-256 key and the secret when they
+// from dir, creating dir (mode 0700), an ES256 key and the secret when they
 // are absent. It returns an error for a directory or file that group or
 // other users can access, a malformed key, a key without "kid" or "alg", an
 // algorithm other than ES256 or EdDSA, or two files with the same kid.
 func LoadOrCreateKeys(dir string) (*KeySet, error) {
+	return LoadOrCreateKeysAlg(dir, AlgES256)
+}
+
+// LoadOrCreateKeysAlg is LoadOrCreateKeys with the algorithm, ES256 or
+// EdDSA, of the key it creates when dir has none. Existing keys keep their
+// own algorithm; Rotate changes the algorithm of the signing key.
+func LoadOrCreateKeysAlg(dir, alg string) (*KeySet, error) {
+	if err := CheckSigningAlgorithm(alg); err != nil {
+		return nil, err
+	}
 	if err := ensurePrivateDir(dir); err != nil {
 		return nil, err
 	}
 
-	keys, err := loadKeys(dir)
+	files, err := loadKeys(dir)
 	if err != nil {
 		return nil, err
 	}
-	if len(keys) == 0 {
-		key, err := createKey(dir, time.Now())
+	if len(files) == 0 {
+		file, err := createKey(dir, time.Now(), alg)
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, key)
+		files = append(files, file)
 	}
 
 	secret, err := loadOrCreatePairwiseSecret(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &KeySet{keys: keys, pairwise: secret}, nil
+	k := &KeySet{dir: dir, pairwise: secret}
+	if err := k.install(files); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// CheckSigningAlgorithm returns an error unless alg is one the service
+// signs with: ES256 or EdDSA, spelled as in a JWS "alg" header.
+func CheckSigningAlgorithm(alg string) error {
+	if alg != AlgES256 && alg != AlgEdDSA {
+		return fmt.Errorf("signing algorithm %q is not supported; want %q or %q", alg, AlgES256, AlgEdDSA)
+	}
+	return nil
+}
+
+// install makes files the key set, in name order with the signing key
+// last, and precomputes the JWK set document served to verifiers.
+func (k *KeySet) install(files []keyFile) error {
+	if len(files) == 0 {
+		return fmt.Errorf("key directory %s has no signing key", k.dir)
+	}
+	set, err := buildPublicSet(files)
+	if err != nil {
+		return err
+	}
+	doc, err := json.Marshal(set)
+	if err != nil {
+		return fmt.Errorf("failed to encode the JWK set: %w", err)
+	}
+
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.keys = files
+	k.jwks = doc
+	return nil
+}
+
+// snapshot returns the current keys. The slice is never changed in place,
+// so the caller may read it without holding the lock.
+func (k *KeySet) snapshot() []keyFile {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.keys
 }
 
 // SigningKeyID returns the kid of the key that signs new tokens.
@@ -85,15 +167,24 @@ func (k *KeySet) SigningKeyID() string {
 	return k.signingKey().KeyID()
 }
 
+// signingKey returns the key that signs new tokens. A rotation after the
+// call does not change the returned key, so a token is signed by one key
+// from start to end.
 func (k *KeySet) signingKey() jwk.Key {
-	return k.keys[len(k.keys)-1]
+	files := k.snapshot()
+	return files[len(files)-1].key
 }
 
 // PublicSet returns the public halves of all keys, each with kid, alg and
-// use, for verifying tokens in process.
+// use, for verifying tokens in process. The caller may change the set.
 func (k *KeySet) PublicSet() (jwk.Set, error) {
+	return buildPublicSet(k.snapshot())
+}
+
+func buildPublicSet(files []keyFile) (jwk.Set, error) {
 	set := jwk.NewSet()
-	for _, key := range k.keys {
+	for _, file := range files {
+		key := file.key
 		pub, err := key.PublicKey()
 		if err != nil {
 			return nil, fmt.Errorf("failed to derive public key of kid %q: %w", key.KeyID(), err)
@@ -119,16 +210,12 @@ func (k *KeySet) PublicSet() (jwk.Set, error) {
 
 // PublicJWKS returns the JWK set document (RFC 7517 section 5) of the public
 // keys, as served at /.well-known/jwks.json. It contains no private member.
+// The document is built when the keys are loaded, so the error is always
+// nil; the caller may change the returned bytes.
 func (k *KeySet) PublicJWKS() ([]byte, error) {
-	set, err := k.PublicSet()
-	if err != nil {
-		return nil, err
-	}
-	doc, err := json.Marshal(set)
-	if err != nil {
-		return nil, fmt.Errorf("failed to encode the JWK set: %w", err)
-	}
-	return doc, nil
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return bytes.Clone(k.jwks), nil
 }
 
 // Subject returns the pairwise subject of a customer as seen by one client:
@@ -149,6 +236,12 @@ func ensurePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("failed to create key directory %s: %w", dir, err)
 	}
+	return checkPrivateDir(dir)
+}
+
+// checkPrivateDir checks that dir is a directory that only its owner can
+// access. The error matches fs.ErrNotExist when dir does not exist.
+func checkPrivateDir(dir string) error {
 	info, err := os.Stat(dir)
 	if err != nil {
 		return fmt.Errorf("failed to read key directory %s: %w", dir, err)
@@ -246,7 +339,7 @@ func syncDir(dir string) error {
 }
 
 // loadKeys reads every key file of dir in name order.
-func loadKeys(dir string) ([]jwk.Key, error) {
+func loadKeys(dir string) ([]keyFile, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("failed to list key directory %s: %w", dir, err)
@@ -260,7 +353,7 @@ func loadKeys(dir string) ([]jwk.Key, error) {
 	}
 	sort.Strings(names)
 
-	var keys []jwk.Key
+	var files []keyFile
 	fileOfKid := map[string]string{}
 	for _, name := range names {
 		path := filepath.Join(dir, name)
@@ -272,9 +365,30 @@ func loadKeys(dir string) ([]jwk.Key, error) {
 			return nil, fmt.Errorf("key files %s and %s have the same kid %q; remove one", other, path, key.KeyID())
 		}
 		fileOfKid[key.KeyID()] = path
-		keys = append(keys, key)
+		files = append(files, keyFile{name: name, created: keyFileTime(name), key: key})
 	}
-	return keys, nil
+	return files, nil
+}
+
+// keyFileName returns the name of a generated key file: its creation time
+// in UTC to the second, then the kid.
+func keyFileName(created time.Time, kid string) string {
+	return created.UTC().Format(keyTimeLayout) + "-" + kid + keyFileSuffix
+}
+
+// keyFileTime returns the creation time that starts a generated key file's
+// name, or the zero time for a name of another form, such as a key file an
+// operator added by hand.
+func keyFileTime(name string) time.Time {
+	prefix, _, ok := strings.Cut(name, "-")
+	if !ok {
+		return time.Time{}
+	}
+	created, err := time.Parse(keyTimeLayout, prefix)
+	if err != nil {
+		return time.Time{}
+	}
+	return created
 }
 
 // loadKeyFile reads and checks one private signing key.
@@ -369,41 +483,76 @@ func checkEd25519PrivateKey(key jwk.Key) error {
 	return nil
 }
 
-// createKey generates a P-256 signing key whose kid is its RFC 7638
-// thumbprint (SHA-256, base64url) and stores it in dir.
-func createKey(dir string, now time.Time) (jwk.Key, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// createKey generates a signing key of alg (ES256 or EdDSA) whose kid is its
+// RFC 7638 thumbprint (SHA-256, base64url) and stores it in dir under a name
+// starting with created.
+func createKey(dir string, created time.Time, alg string) (keyFile, error) {
+	key, err := generateKey(alg)
 	if err != nil {
-		return nil, fmt.Errorf("failed to generate a P-256 key: %w", err)
+		return keyFile{}, err
 	}
-	key, err := jwk.FromRaw(priv)
-	if err != nil {
-		return nil, fmt.Errorf("failed to convert the P-256 key to a JWK: %w", err)
+	file := keyFile{
+		name:    keyFileName(created, key.KeyID()),
+		created: created.UTC().Truncate(time.Second),
+		key:     key,
+	}
+	if err := storeKey(dir, file); err != nil {
+		return keyFile{}, err
+	}
+	return file, nil
+}
+
+// generateKey returns a new private JWK for alg with kid, alg and use set.
+func generateKey(alg string) (jwk.Key, error) {
+	var raw any
+	switch alg {
+	case AlgES256:
+		priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("failed to generate a P-256 key: %w", err)
+		}
+		raw = priv
+	case AlgEdDSA:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("failed to generate an Ed25519 key: %w", err)
+		}
+		raw = priv
+	default:
+		return nil, CheckSigningAlgorithm(alg)
 	}
 
+	key, err := jwk.FromRaw(raw)
+	if err != nil {
+		return nil, fmt.Errorf("failed to convert the %s key to a JWK: %w", alg, err)
+	}
 	kid, err := thumbprintKeyID(key)
 	if err != nil {
 		return nil, err
 	}
 	for name, value := range map[string]any{
 		jwk.KeyIDKey:     kid,
-		jwk.AlgorithmKey: jwa.ES256,
+		jwk.AlgorithmKey: jwa.SignatureAlgorithm(alg),
 		jwk.KeyUsageKey:  jwk.ForSignature,
 	} {
 		if err := key.Set(name, value); err != nil {
 			return nil, fmt.Errorf("failed to set %q of the new key: %w", name, err)
 		}
 	}
-
-	data, err := json.Marshal(key)
-	if err != nil {
-		return nil, fmt.Errorf("failed to encode the new key: %w", err)
-	}
-	name := now.UTC().Format("20060102T150405Z") + "-" + kid + keyFileSuffix
-	if err := writeNewFile(dir, name, data); err != nil {
-		return nil, fmt.Errorf("failed to store the new key: %w", err)
-	}
 	return key, nil
+}
+
+// storeKey writes file's private JWK to dir with mode 0600. It never
+// replaces an existing file.
+func storeKey(dir string, file keyFile) error {
+	data, err := json.Marshal(file.key)
+	if err != nil {
+		return fmt.Errorf("failed to encode the new key: %w", err)
+	}
+	if err := writeNewFile(dir, file.name, data); err != nil {
+		return fmt.Errorf("failed to store the new key: %w", err)
+	}
+	return nil
 }
 
 // thumbprintKeyID returns the RFC 7638 SHA-256 thumbprint of key's public

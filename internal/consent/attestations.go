@@ -3,6 +3,7 @@ package consent
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,16 +17,20 @@ type CustomerDirectory interface {
 	Customers(ctx context.Context) ([]string, error)
 }
 
+// storeAttestation records an issued token with its status list entry
+// (jti -> list, idx). A listID of 0 records a token without an entry.
 func (s *Service) storeAttestation(ctx context.Context, req insights.AttestationRequest, customerID, jti, subject, token string,
-	names []string, issuedAt, expiresAt time.Time) error {
+	names []string, issuedAt, expiresAt time.Time, listID, idx uint64) error {
 	err := s.Engine.Exec(ctx, `INSERT INTO attestations
-    (jti, request_id, client_id, customer_id, subject, claim_names, token, issued_at, expires_at)
+    (jti, request_id, client_id, customer_id, subject, claim_names, token, issued_at, expires_at, status_list_id, status_idx)
 VALUES ({jti:String}, {id:String}, {client:String}, {customer:String}, {subject:String},
     arrayFilter(x -> x != '', splitByChar(',', {names:String})), {token:String},
-    fromUnixTimestamp64Milli({issued:Int64}, 'UTC'), fromUnixTimestamp64Milli({expires:Int64}, 'UTC'))`,
+    fromUnixTimestamp64Milli({issued:Int64}, 'UTC'), fromUnixTimestamp64Milli({expires:Int64}, 'UTC'),
+    {list:UInt64}, {idx:UInt64})`,
 		store.P("jti", jti), store.P("id", req.ID), store.P("client", req.ClientID), store.P("customer", customerID),
 		store.P("subject", subject), store.P("names", strings.Join(names, ",")), store.P("token", token),
-		store.P("issued", millis(issuedAt)), store.P("expires", millis(expiresAt)))
+		store.P("issued", millis(issuedAt)), store.P("expires", millis(expiresAt)),
+		store.P("list", strconv.FormatUint(listID, 10)), store.P("idx", strconv.FormatUint(idx, 10)))
 	if err != nil {
 		return fmt.Errorf("store attestation %s of request %s: %w", jti, req.ID, err)
 	}

@@ -11,6 +11,7 @@ package consent
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/openbanking-insights/insights"
@@ -38,6 +39,24 @@ type Service struct {
 	RequestTTL time.Duration
 	// TokenLifetime is how long an issued token is valid; 0 means 10 minutes.
 	TokenLifetime time.Duration
+	// StatusListSize is the number of entries of a new status list; 0
+	// means 2^20. A list keeps the size it was created with.
+	StatusListSize uint64
+	// StatusListTTL is how long a verifier may cache a Status List Token,
+	// and so how late it may learn of a revocation; 0 means 5 minutes.
+	StatusListTTL time.Duration
+
+	status statusAllocator
+}
+
+// statusAllocator hands out status list entries. It guards one process:
+// the counter is read from storage once and then advanced in memory.
+type statusAllocator struct {
+	mu     sync.Mutex
+	loaded bool
+	listID uint64 // the list entries are taken from; 0 before the first
+	size   uint64 // entries of listID
+	next   uint64 // the next free entry of listID
 }
 
 // Attestation is an issued token as its client may fetch it.

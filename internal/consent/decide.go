@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/attest"
 	"github.com/openbanking-insights/insights/internal/store"
 )
 
@@ -162,7 +163,12 @@ func (s *Service) approve(ctx context.Context, req insights.AttestationRequest, 
 	if err != nil {
 		return fmt.Errorf("derive claims of request %s: %w", req.ID, err)
 	}
-	issued, err := s.Issuer.Issue(base.CustomerID, req.ClientID, results, s.tokenLifetime())
+	listID, idx, err := s.allocateStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("allocate a status list entry for request %s: %w", req.ID, err)
+	}
+	ref := &attest.StatusReference{Index: idx, URI: s.statusListURI(listID)}
+	issued, err := s.Issuer.IssueWithStatus(base.CustomerID, req.ClientID, results, s.tokenLifetime(), ref)
 	if err != nil {
 		return fmt.Errorf("issue token for request %s: %w", req.ID, err)
 	}
@@ -173,7 +179,7 @@ func (s *Service) approve(ctx context.Context, req insights.AttestationRequest, 
 		return err
 	}
 	if err := s.storeAttestation(ctx, req, base.CustomerID, issued.JTI, issued.Subject, issued.Token,
-		issued.ClaimNames, issued.IssuedAt, issued.ExpiresAt); err != nil {
+		issued.ClaimNames, issued.IssuedAt, issued.ExpiresAt, listID, idx); err != nil {
 		return err
 	}
 	done := base
@@ -182,7 +188,7 @@ func (s *Service) approve(ctx context.Context, req insights.AttestationRequest, 
 		return err
 	}
 	s.logger().Info("attestation issued", "request_id", req.ID, "client_id", req.ClientID, "jti", issued.JTI,
-		"claims", issued.ClaimNames, "expires_at", issued.ExpiresAt)
+		"claims", issued.ClaimNames, "expires_at", issued.ExpiresAt, "status_list", listID, "status_idx", idx)
 	return nil
 }
 

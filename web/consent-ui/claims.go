@@ -32,29 +32,44 @@ func claimViews(t translator, client string, results []insights.ClaimResult) ([]
 	return views, nil
 }
 
-func claimSentence(t translator, client string, res insights.ClaimResult) (claimView, error) {
-	req := res.Request
-	var label, unavailableNote string
+// claimLabel returns the words that name req's claim, such as "Over 18",
+// without its value.
+func claimLabel(t translator, req insights.ClaimRequest) (string, error) {
 	switch req.Kind {
 	case insights.ClaimAgeOver:
-		label = t.T("claim.age.label", "age", req.MinimumAge)
+		return t.T("claim.age.label", "age", req.MinimumAge), nil
+	case insights.ClaimFundsAtLeast:
+		return t.T("claim.funds.label",
+			"amount", t.Money(req.Amount, req.Currency),
+			"currency", t.CurrencyName(req.Currency)), nil
+	case insights.ClaimAddressMatches:
+		return t.T("claim.address.label", "postcode", req.PostCode), nil
+	case insights.ClaimNextSalaryDate:
+		return t.T("claim.salary.label"), nil
+	case insights.ClaimAffordability:
+		return t.T("claim.affordability.label", "months", req.Months), nil
+	}
+	return "", fmt.Errorf("no wording for claim kind %s", strconv.Quote(string(req.Kind)))
+}
+
+func claimSentence(t translator, client string, res insights.ClaimResult) (claimView, error) {
+	req := res.Request
+	label, err := claimLabel(t, req)
+	if err != nil {
+		return claimView{}, err
+	}
+	var unavailableNote string
+	switch req.Kind {
+	case insights.ClaimAgeOver:
 		unavailableNote = t.T("claim.age.unavailable", "client", client)
 	case insights.ClaimFundsAtLeast:
-		label = t.T("claim.funds.label",
-			"amount", t.Money(req.Amount, req.Currency),
-			"currency", t.CurrencyName(req.Currency))
 		unavailableNote = t.T("claim.funds.unavailable", "client", client, "currency", t.CurrencyName(req.Currency))
 	case insights.ClaimAddressMatches:
-		label = t.T("claim.address.label", "postcode", req.PostCode)
 		unavailableNote = t.T("claim.address.unavailable", "client", client)
 	case insights.ClaimNextSalaryDate:
-		label = t.T("claim.salary.label")
 		unavailableNote = t.T("claim.salary.unavailable", "client", client)
 	case insights.ClaimAffordability:
-		label = t.T("claim.affordability.label", "months", req.Months)
 		unavailableNote = t.T("claim.affordability.unavailable", "client", client, "months", req.Months)
-	default:
-		return claimView{}, fmt.Errorf("no wording for claim kind %s", strconv.Quote(string(req.Kind)))
 	}
 
 	// A salary result without a date is no result, because an irregular

@@ -1,5 +1,6 @@
 // Package consentui serves the consent pages where a bank customer reviews a
-// client's attestation request and approves or denies it. Pages are rendered
+// client's attestation request and approves or denies it, and where the
+// customer sees and revokes the proofs already shared. Pages are rendered
 // on the server in English or Simplified Chinese and need no JavaScript.
 package consentui
 
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/consent"
 )
 
 // Service is the part of the consent lifecycle that the pages call. Its
@@ -33,6 +35,15 @@ type Service interface {
 	// Decide approves (issuing the token) or denies the request for this
 	// customer, binding an untaken request to them.
 	Decide(ctx context.Context, customerID, requestID string, approve bool) error
+	// Shared returns the proofs issued for this customer's requests,
+	// newest first, revoked ones included.
+	Shared(ctx context.Context, customerID string) ([]consent.SharedProof, error)
+	// SharedProof returns one of them by request ID; another customer's
+	// proof is not_found.
+	SharedProof(ctx context.Context, customerID, requestID string) (consent.SharedProof, error)
+	// Revoke sets the proof's status list entries to INVALID. Revoking a
+	// revoked proof succeeds; another customer's proof is not_found.
+	Revoke(ctx context.Context, customerID, requestID string) error
 }
 
 // Options configures the handler returned by New.
@@ -150,6 +161,9 @@ func (h *handler) routes() {
 	mux.HandleFunc("GET /consent/requests/{id}", h.handleRequest)
 	mux.HandleFunc("POST /consent/requests/{id}/approve", h.handleDecide(true))
 	mux.HandleFunc("POST /consent/requests/{id}/deny", h.handleDecide(false))
+	mux.HandleFunc("GET /consent/shared", h.handleShared)
+	mux.HandleFunc("GET /consent/shared/{id}/revoke", h.handleRevokeConfirm)
+	mux.HandleFunc("POST /consent/shared/{id}/revoke", h.handleRevoke)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.renderMessage(w, r, http.StatusNotFound, "notfound")
 	})

@@ -39,7 +39,9 @@ type fakeService struct {
 	requests  map[string]insights.AttestationRequest
 	results   map[string][]insights.ClaimResult // by request ID
 	decisions []decision
-	failWith  error // returned by every method when set
+	// revocations lists each Revoke call as "customer/request".
+	revocations []string
+	failWith    error // returned by every method when set
 }
 
 func newFakeService() *fakeService {

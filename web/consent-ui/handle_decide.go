@@ -9,6 +9,10 @@ import (
 type resultView struct {
 	Approved bool
 	Text     string
+	// BackURL and BackText name the link below the text; empty means the
+	// list of requests.
+	BackURL  string
+	BackText string
 }
 
 // handleDecide records the customer's approval or denial. The form must
