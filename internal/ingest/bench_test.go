@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -29,7 +30,10 @@ func BenchmarkLoadFile(b *testing.B) {
 			feed := filepath.Join(b.TempDir(), "feed.ndjson")
 			writeFeed(b, feed, n)
 			engine := storetest.New(b)
-			l := &Loader{Engine: engine}
+			l := &Loader{Engine: engine, Logger: benchLogger()}
+			if n, err := strconv.Atoi(os.Getenv("INSIGHTS_BENCH_BATCH")); err == nil {
+				l.BatchSize = n
+			}
 			heap := watchHeap()
 			b.ResetTimer()
 
@@ -94,4 +98,14 @@ func vmHWM() uint64 {
 		}
 	}
 	return 0
+}
+
+// benchLogger logs at debug level to standard error with INSIGHTS_BENCH_LOG=1,
+// which shows how long staging and each commit step take; otherwise it
+// discards every record.
+func benchLogger() *slog.Logger {
+	if os.Getenv("INSIGHTS_BENCH_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
 }

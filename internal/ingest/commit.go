@@ -42,6 +42,9 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 			return fail(err)
 		}
 	}
+	if err := ld.waitInserts(); err != nil {
+		return fail(err)
+	}
 	l.logger().Debug("commit started", "load_id", ld.id, "source", ld.source)
 
 	// Step 2: keep pending versions that booked versions replace under the
@@ -104,6 +107,17 @@ const transactionsRange = `
           (SELECT min(booking_time) FROM transactions_staging WHERE load_id = {load:String})
           AND (SELECT max(booking_time) FROM transactions_staging WHERE load_id = {load:String})`
 
+// moveSettings bound the memory of a move. The staged rows are read in the
+// order of the staging table's sorting key, which starts with the
+// identity, so ClickHouse sorts only the rows of one identity by seq at a
+// time (optimize_read_in_order). Blocks of at most 100,000 rows are
+// written as parts, so ClickHouse does not gather and sort about a
+// million rows, several hundred MiB, per part (min_insert_block_size_rows
+// defaults to 1,048,449).
+const moveSettings = `
+SETTINGS optimize_read_in_order = 1, max_threads = 2,
+         min_insert_block_size_rows = 100000, min_insert_block_size_bytes = 67108864`
+
 // moveFunc returns the step that copies the staged rows of one table into
 // it and returns how many it inserted.
 //
@@ -113,27 +127,42 @@ const transactionsRange = `
 // returns, whatever its state, so a pending entry already superseded or
 // vanished is not made current again by a resend of its old content. The
 // comparison runs inside ClickHouse: no stored key is read into Go.
+//
+// When the customer has no stored row in the range that storedFilter
+// selects, which is the case for a first load, nothing can match, and the
+// rows are copied without building the set of stored rows.
 func (ld *Load) moveFunc(tableName, columns string, identity []string, storedFilter string) func(context.Context) (int, error) {
 	ident := strings.Join(identity, ", ")
-	query := fmt.Sprintf(`INSERT INTO %[1]s (%[2]s)
-SELECT %[2]s FROM (
-    SELECT %[2]s FROM %[1]s_staging
+	latest := fmt.Sprintf(`SELECT %[2]s FROM %[1]s_staging
     WHERE load_id = {load:String}
-    ORDER BY seq DESC
-    LIMIT 1 BY %[3]s
+    ORDER BY customer_id, %[3]s, seq DESC
+    LIMIT 1 BY %[3]s`, tableName, columns, ident)
+	plain := fmt.Sprintf("INSERT INTO %[1]s (%[2]s)\n%[3]s%[4]s", tableName, columns, latest, moveSettings)
+	deduped := fmt.Sprintf(`INSERT INTO %[1]s (%[2]s)
+SELECT %[2]s FROM (
+    %[3]s
 )
-WHERE (%[3]s, content_hash) NOT IN (
-    SELECT %[3]s, content_hash FROM %[1]s FINAL
-    WHERE customer_id = {customer:String}%[4]s
-)`, tableName, columns, ident, storedFilter)
+WHERE (%[4]s, content_hash) NOT IN (
+    SELECT %[4]s, content_hash FROM %[1]s FINAL
+    WHERE customer_id = {customer:String}%[5]s
+)%[6]s`, tableName, columns, latest, ident, storedFilter, moveSettings)
+	stored := "SELECT count() FROM " + tableName + " WHERE customer_id = {customer:String}" + storedFilter
 
 	return func(ctx context.Context) (int, error) {
 		params := []store.Param{store.P("load", ld.id), store.P("customer", ld.customerID)}
 		ld.loader.logger().Debug("moving staged rows", "table", tableName, "load_id", ld.id)
+		n, err := ld.loader.count(ctx, stored, params...)
+		if err != nil {
+			return 0, fmt.Errorf("count stored rows of %s: %w", tableName, err)
+		}
+		query := deduped
+		if n == 0 {
+			query = plain
+		}
 		if err := ld.loader.Engine.Exec(ctx, query, params...); err != nil {
 			return 0, fmt.Errorf("move staged rows into %s: %w", tableName, err)
 		}
-		n, err := ld.loader.count(ctx, "SELECT count() FROM "+tableName+
+		n, err = ld.loader.count(ctx, "SELECT count() FROM "+tableName+
 			" WHERE customer_id = {customer:String} AND load_id = {load:String}", params...)
 		if err != nil {
 			return 0, fmt.Errorf("count rows moved into %s: %w", tableName, err)
@@ -144,7 +173,9 @@ WHERE (%[3]s, content_hash) NOT IN (
 
 // archiveReplacedPending copies into transaction_history the stored
 // pending version of every entry that this load stages as booked under the
-// same transaction_key, before the booked version replaces it.
+// same transaction_key, before the booked version replaces it. The
+// innermost set holds the customer's stored pending keys, usually few, so
+// no set of all staged keys is built.
 func (ld *Load) archiveReplacedPending(ctx context.Context) error {
 	cols := transactionsTable.columns()
 	query := `INSERT INTO transaction_history (` + cols + `, replaced_at, replaced_by_load)
@@ -153,7 +184,10 @@ FROM transactions FINAL
 WHERE customer_id = {customer:String} AND status = 'pending'
   AND (account_id, transaction_key) IN (
       SELECT account_id, transaction_key FROM transactions_staging
-      WHERE load_id = {load:String} AND status = 'booked')`
+      WHERE load_id = {load:String} AND status = 'booked'
+        AND (account_id, transaction_key) IN (
+            SELECT account_id, transaction_key FROM transactions
+            WHERE customer_id = {customer:String} AND status = 'pending'))`
 	err := ld.loader.Engine.Exec(ctx, query, store.P("load", ld.id), store.P("customer", ld.customerID),
 		store.P("now", strconv.FormatInt(ld.ingestedAt.UnixMilli(), 10)))
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,7 +20,12 @@ const crashFeedSize = 200000
 func buildCrashHelper(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "crashtest")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The go command that runs this test is on PATH or in GOROOT/bin of
+	// the environment `go test` sets.
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	}
 	out, err := exec.Command(goTool, "build", "-o", bin, "./internal/crashtest").CombinedOutput()
 	if err != nil {
 		t.Fatalf("build crashtest: %v\n%s", err, out)

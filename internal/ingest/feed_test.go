@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"testing"
@@ -21,10 +22,31 @@ func writeFeed(tb testing.TB, path string, n int) {
 		tb.Fatal(err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
-	for a := 1; a <= 5; a++ {
-		fmt.Fprintf(w, `{"Account":{"AccountId":"A%d","Currency":"GBP","AccountType":"Personal","AccountSubType":"CurrentAccount","Nickname":"Bills"}}`+"\n", a)
+	for a := 1; a <= feedAccounts; a++ {
+		fmt.Fprintf(w, `{"Account":%s}`+"\n", feedAccount(a))
 	}
+	writeTransactionLines(tb, w, n)
+	if err := w.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
+	}
+}
 
+// feedAccounts is the number of accounts of a generated feed, A1 to A5.
+const feedAccounts = 5
+
+// feedAccount returns the OBIE Account record of account a of a generated
+// feed.
+func feedAccount(a int) string {
+	return fmt.Sprintf(`{"AccountId":"A%d","Status":"Enabled","Currency":"GBP","AccountType":"Personal","AccountSubType":"CurrentAccount","Nickname":"Bills"}`, a)
+}
+
+// writeTransactionLines writes the n transactions of a generated feed to
+// w, one {"Transaction": {...}} per line, booked from 1 January 2024 on.
+func writeTransactionLines(tb testing.TB, w io.Writer, n int) {
+	tb.Helper()
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	merchants := []string{"TESCO STORES 2231", "TFL TRAVEL CH", "AMAZON MKTPLACE", "ACME PAYROLL", "COUNCIL TAX", "COSTA COFFEE"}
 	var line []byte
@@ -58,11 +80,5 @@ func writeFeed(tb testing.TB, path string, n int) {
 		if _, err := w.Write(line); err != nil {
 			tb.Fatal(err)
 		}
-	}
-	if err := w.Flush(); err != nil {
-		tb.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		tb.Fatal(err)
 	}
 }

@@ -77,20 +77,59 @@ func stageEnvelope(ctx context.Context, ld *Load, dec obie.Decoder, path string,
 	return ld.Add(ctx, p)
 }
 
-// addEvery is the number of NDJSON lines decoded between calls to Add.
-// Add stages rows in batches of its own, so this only spreads Add's fixed
-// cost.
-const addEvery = 256
+// chunkLines is the number of NDJSON lines decoded into one Payload
+// before it is handed to Add. Add stages rows in batches of its own, so
+// this only spreads the cost of handing a chunk between goroutines.
+const chunkLines = 1024
 
 // stageNDJSON reads NDJSON line by line, validating each line and staging
-// its record, so memory stays bounded whatever the file's size. After the
-// first problem it stops staging but goes on validating, so the error lists
-// the problems of the whole file.
+// its record, so memory stays bounded whatever the file's size. One
+// goroutine reads and decodes lines while the caller's converts and stages
+// the records decoded before. After the first problem it stops staging but
+// goes on validating, so the error lists the problems of the whole file.
 func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r io.Reader) error {
 	lines := dec.NewLineDecoder(path)
+	decoded := make(chan *obie.Payload, 1)
+	free := make(chan *obie.Payload, 3)
+	for range cap(free) {
+		free <- &obie.Payload{}
+	}
+	stop := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(decoded)
+		readErr <- decodeLines(r, path, lines, decoded, free, stop)
+	}()
+
+	// Add every chunk while the file holds no problem; after a problem,
+	// or a failed Add, only wait for the reader to finish.
+	var addErr error
+	for p := range decoded {
+		if addErr == nil {
+			addErr = addAndReset(ctx, ld, p)
+			if addErr != nil {
+				close(stop)
+			}
+		}
+		free <- p
+	}
+	if err := <-readErr; err != nil {
+		return err
+	}
+	if err := lines.Errors.Err(); err != nil {
+		return err
+	}
+	return addErr
+}
+
+// decodeLines decodes the lines of r into payloads taken from free and
+// sends each full one on decoded, until r ends or stop is closed. After
+// the first problem it sends nothing more but decodes to the end, so that
+// lines.Errors lists every problem.
+func decodeLines(r io.Reader, path string, lines *obie.LineDecoder, decoded, free chan *obie.Payload, stop chan struct{}) error {
 	scanner := bufio.NewScanner(r)
-	scanner.Buffer(make([]byte, 64<<10), MaxLineSize)
-	p := &obie.Payload{}
+	scanner.Buffer(make([]byte, 1<<20), MaxLineSize)
+	p := <-free
 	lineNo, waiting := 0, 0
 
 	for scanner.Scan() {
@@ -98,13 +137,15 @@ func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r
 		if !lines.Decode(lineNo, scanner.Bytes(), p) || lines.Errors.Len() > 0 {
 			continue
 		}
-		if waiting++; waiting < addEvery {
+		if waiting++; waiting < chunkLines {
 			continue
 		}
-		if err := addAndReset(ctx, ld, p); err != nil {
-			return err
+		select {
+		case decoded <- p:
+		case <-stop:
+			return nil
 		}
-		waiting = 0
+		p, waiting = <-free, 0
 	}
 	if err := scanner.Err(); err != nil {
 		if !errors.Is(err, bufio.ErrTooLong) {
@@ -114,10 +155,13 @@ func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r
 		lines.Errors.Add(&obie.ValidationError{Source: path, Line: lineNo + 1,
 			Reason: fmt.Sprintf("line longer than %d bytes, the NDJSON line limit; the rest of the file was not read", MaxLineSize)})
 	}
-	if err := lines.Errors.Err(); err != nil {
-		return err
+	if lines.Errors.Len() == 0 && waiting > 0 {
+		select {
+		case decoded <- p:
+		case <-stop:
+		}
 	}
-	return addAndReset(ctx, ld, p)
+	return nil
 }
 
 // addAndReset stages the records of p and empties p for reuse.

@@ -23,7 +23,7 @@ import (
 // DefaultBatchSize is the number of rows per Arrow record batch when
 // Loader.BatchSize is 0. Large batches suit ClickHouse, which handles few
 // large inserts far better than many small ones.
-const DefaultBatchSize = 10000
+const DefaultBatchSize = 50000
 
 // Categorizer sets Category and CategoryRule of a transaction.
 type Categorizer interface {

@@ -13,23 +13,59 @@ import (
 // hashFields returns the hex SHA-256 of fields, each prefixed with its
 // length so that no two different lists hash alike ("ab","c" vs "a","bc").
 func hashFields(fields ...string) string {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
+	var h fieldHash
 	for _, f := range fields {
-		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
-		h.Write([]byte(f))
+		h.str(f)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return h.sum()
 }
 
-// formatTime formats t for hashing: UTC at millisecond precision, the
-// precision of the DateTime64(3) columns, so a stored row and a new row of
-// the same content hash alike.
+// fieldHash builds the input of hashFields field by field in one buffer,
+// so hashing a row allocates only the returned string.
+type fieldHash struct {
+	scratch [1024]byte
+	buf     []byte
+}
+
+func (h *fieldHash) str(f string) {
+	if h.buf == nil {
+		h.buf = h.scratch[:0]
+	}
+	h.buf = binary.AppendUvarint(h.buf, uint64(len(f)))
+	h.buf = append(h.buf, f...)
+}
+
+// time adds t as formatTime formats it.
+func (h *fieldHash) time(t time.Time) {
+	if t.IsZero() {
+		h.str("")
+		return
+	}
+	var b [len(hashTimeLayout)]byte
+	h.str(string(t.UTC().Truncate(time.Millisecond).AppendFormat(b[:0], hashTimeLayout)))
+}
+
+func (h *fieldHash) sum() string {
+	if h.buf == nil {
+		h.buf = h.scratch[:0]
+	}
+	digest := sha256.Sum256(h.buf)
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], digest[:])
+	return string(out[:])
+}
+
+// hashTimeLayout formats times for hashing: UTC at millisecond precision,
+// the precision of the DateTime64(3) columns, so a stored row and a new
+// row of the same content hash alike.
+const hashTimeLayout = "2006-01-02T15:04:05.000Z"
+
+// formatTime formats t for hashing with hashTimeLayout; the zero time is "".
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z")
+	return t.UTC().Truncate(time.Millisecond).Format(hashTimeLayout)
 }
 
 // setTransactionKeys sets Key on every transaction of one file; see keyer.
@@ -67,9 +103,15 @@ func (k *keyer) setKey(t *insights.Transaction) {
 		t.Key = "id:" + t.TransactionID
 		return
 	}
-	base := hashFields(t.AccountID, formatTime(t.BookingTime), t.Amount.String(), t.Currency,
-		string(t.Status), t.Description, t.BankTransactionCode, t.BankTransactionSubCode,
-		t.ProprietaryCode, t.ProprietaryIssuer)
+	var h fieldHash
+	h.str(t.AccountID)
+	h.time(t.BookingTime)
+	h.str(t.Amount.String())
+	for _, f := range []string{t.Currency, string(t.Status), t.Description, t.BankTransactionCode,
+		t.BankTransactionSubCode, t.ProprietaryCode, t.ProprietaryIssuer} {
+		h.str(f)
+	}
+	base := h.sum()
 	n := k.seen[base]
 	k.seen[base] = n + 1
 	t.Key = "fp:" + hashFields(base, strconv.Itoa(n))
@@ -95,8 +137,17 @@ func partyHash(p *insights.Party) string {
 }
 
 func transactionHash(t *insights.Transaction) string {
-	return hashFields(t.AccountID, t.Key, t.TransactionID, string(t.Status), formatTime(t.BookingTime),
-		formatTime(t.ValueTime), t.BookingDate.String(), t.Amount.String(), t.Currency, t.Description,
-		t.Counterparty, t.MCC, t.BankTransactionCode, t.BankTransactionSubCode, t.ProprietaryCode,
-		t.ProprietaryIssuer, string(t.Category), t.CategoryRule)
+	var h fieldHash
+	for _, f := range []string{t.AccountID, t.Key, t.TransactionID, string(t.Status)} {
+		h.str(f)
+	}
+	h.time(t.BookingTime)
+	h.time(t.ValueTime)
+	h.str(t.BookingDate.String())
+	h.str(t.Amount.String())
+	for _, f := range []string{t.Currency, t.Description, t.Counterparty, t.MCC, t.BankTransactionCode,
+		t.BankTransactionSubCode, t.ProprietaryCode, t.ProprietaryIssuer, string(t.Category), t.CategoryRule} {
+		h.str(f)
+	}
+	return h.sum()
 }

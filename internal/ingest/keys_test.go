@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"testing"
 	"time"
@@ -89,5 +91,47 @@ func TestHashFields_unambiguous(t *testing.T) {
 	}
 	if hashFields("a") == hashFields("a", "") {
 		t.Error("a trailing empty field does not change the hash")
+	}
+}
+
+// TestTransactionHash_sameAsFieldList pins the content hash and the
+// fingerprint key to their definition as hashFields over the formatted
+// fields, so rows stored before keep matching new rows of the same content.
+func TestTransactionHash_sameAsFieldList(t *testing.T) {
+	txs := ozoneTransactions(t)
+	txs = append(txs, insights.Transaction{AccountID: "A1", Status: insights.StatusPending, Amount: 5,
+		Currency: "GBP", BookingTime: time.Date(2017, 6, 30, 23, 0, 0, 123456789, time.UTC),
+		Description: "ÜBER 9", Category: insights.CategoryUncategorized})
+	for i := range txs {
+		tx := &txs[i]
+		want := hashFields(tx.AccountID, tx.Key, tx.TransactionID, string(tx.Status), formatTime(tx.BookingTime),
+			formatTime(tx.ValueTime), tx.BookingDate.String(), tx.Amount.String(), tx.Currency, tx.Description,
+			tx.Counterparty, tx.MCC, tx.BankTransactionCode, tx.BankTransactionSubCode, tx.ProprietaryCode,
+			tx.ProprietaryIssuer, string(tx.Category), tx.CategoryRule)
+		if got := transactionHash(tx); got != want {
+			t.Fatalf("transactionHash of transaction %d = %s, want %s", i, got, want)
+		}
+
+		fingerprinted := *tx
+		fingerprinted.TransactionID = ""
+		newKeyer().setKey(&fingerprinted)
+		base := hashFields(tx.AccountID, formatTime(tx.BookingTime), tx.Amount.String(), tx.Currency,
+			string(tx.Status), tx.Description, tx.BankTransactionCode, tx.BankTransactionSubCode,
+			tx.ProprietaryCode, tx.ProprietaryIssuer)
+		if want := "fp:" + hashFields(base, "0"); fingerprinted.Key != want {
+			t.Fatalf("fingerprint key of transaction %d = %s, want %s", i, fingerprinted.Key, want)
+		}
+	}
+}
+
+func TestHashFields_lengthPrefixed(t *testing.T) {
+	// SHA-256 of the bytes 02 'a' 'b' 01 'c': each field after its length
+	// as an unsigned varint.
+	want := sha256.Sum256([]byte("\x02ab\x01c"))
+	if got := hashFields("ab", "c"); got != hex.EncodeToString(want[:]) {
+		t.Errorf("hashFields(ab, c) = %s, want %x", got, want)
+	}
+	if hashFields("ab", "c") == hashFields("a", "bc") {
+		t.Error("hashFields(ab, c) = hashFields(a, bc)")
 	}
 }

@@ -46,6 +46,7 @@ type Load struct {
 	parties      *stager[insights.Party]
 	transactions *stager[insights.Transaction]
 	records      Result // record counts, filled by Add
+	inserts      *inserter
 	finished     bool
 }
 
@@ -61,7 +62,8 @@ type Window struct {
 
 // Begin starts a load of one source (a file path, or "pull:<id>"): records
 // added to it are staged and become visible together on Commit; Abort or a
-// crash leaves stored data as it was.
+// crash leaves stored data as it was. Every Load must end with Commit or
+// Abort, which stop the goroutine that inserts its staged batches.
 func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, error) {
 	if customerID == "" {
 		return nil, fmt.Errorf("begin load of %s: customer ID is empty", source)
@@ -78,7 +80,7 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 	now := l.now()
 	digest := sha256.New()
 	digest.Write([]byte(hashFields(source)))
-	return &Load{
+	ld := &Load{
 		loader:       l,
 		id:           hex.EncodeToString(id[:]),
 		customerID:   customerID,
@@ -93,7 +95,9 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 		parties:      newStager(partiesTable),
 		transactions: newStager(transactionsTable),
 		records:      Result{Source: source},
-	}, nil
+	}
+	ld.inserts = newInserter(ld)
+	return ld, nil
 }
 
 // ID returns the load's load_id, the staging partition and the value of
@@ -179,8 +183,22 @@ func (ld *Load) Abort(ctx context.Context) error {
 	return nil
 }
 
+// waitInserts waits for the batches handed to the inserter and returns the
+// first insert error.
+func (ld *Load) waitInserts() error {
+	if ld.inserts == nil {
+		return nil
+	}
+	err := ld.inserts.wait()
+	ld.inserts = nil
+	return err
+}
+
 func (ld *Load) finish() {
 	ld.finished = true
+	if err := ld.waitInserts(); err != nil {
+		ld.loader.logger().Debug("staging insert failed before the load ended", "load_id", ld.id, "err", err)
+	}
 	ld.accounts.release()
 	ld.balances.release()
 	ld.parties.release()

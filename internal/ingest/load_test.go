@@ -72,6 +72,16 @@ func queryStrings(t *testing.T, engine store.Engine, query string) []string {
 	return out
 }
 
+// syncInserts waits until the staging inserts of the batches ld built so
+// far are done; Add only queues them.
+func syncInserts(t *testing.T, ld *Load) {
+	t.Helper()
+	if err := ld.waitInserts(); err != nil {
+		t.Fatal(err)
+	}
+	ld.inserts = newInserter(ld)
+}
+
 func stagedRows(t *testing.T, engine store.Engine) int {
 	t.Helper()
 	total := 0
@@ -99,6 +109,7 @@ func TestLoad_abortStoresNothing(t *testing.T) {
 	if err := ld.Add(ctx, p); err != nil {
 		t.Fatal(err)
 	}
+	syncInserts(t, ld)
 	if n := stagedRows(t, engine); n != 2 {
 		t.Fatalf("staged rows before Abort = %d, want 2", n)
 	}
@@ -132,6 +143,7 @@ func TestLoad_unfinishedLoadDroppedByNextBegin(t *testing.T) {
 	if err := ld.Add(ctx, decodePayload(t, txLine("t1", "Booked", "Debit", "1.00", "2026-12-01T10:00:00Z"))); err != nil {
 		t.Fatal(err)
 	}
+	syncInserts(t, ld)
 
 	// The first load is left unfinished, as a crash would leave it.
 	pull(t, l, "c1", "pull:1", nil, txLine("t2", "Booked", "Debit", "1.00", "2026-12-02T10:00:00Z"))

@@ -2,15 +2,15 @@ package ingest
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // stager collects the rows of one table for a load in an Arrow record
-// builder and inserts them into the table's staging table whenever
-// batchSize rows are waiting, so a load holds at most one batch per table.
+// builder and hands them to the load's inserter whenever batchSize rows
+// are waiting, so a load holds at most one batch per table besides those
+// the inserter holds.
 type stager[T any] struct {
 	t       *table[T]
 	builder *array.RecordBuilder
@@ -44,20 +44,17 @@ func (s *stager[T]) add(ctx context.Context, ld *Load, v *T) error {
 	return nil
 }
 
-// flush inserts the waiting rows into the staging table.
+// flush hands the waiting rows to the load's inserter, which inserts them
+// into the staging table while the next batch is built.
 func (s *stager[T]) flush(ctx context.Context, ld *Load) error {
 	if s.pending == 0 {
 		return nil
 	}
 	rec := s.builder.NewRecordBatch()
-	defer rec.Release()
-	staging := s.t.name + "_staging"
-	if err := ld.loader.Engine.InsertArrow(ctx, staging, rec); err != nil {
-		return fmt.Errorf("insert %d rows into %s: %w", s.pending, staging, err)
+	if err := ld.inserts.submit(ctx, s.t.name+"_staging", rec); err != nil {
+		return err
 	}
 	s.staged += s.pending
-	ld.loader.logger().Debug("staged batch", "table", staging, "rows", s.pending,
-		"load_id", ld.id, "customer_id", ld.customerID)
 	s.pending = 0
 	return nil
 }

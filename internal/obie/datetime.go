@@ -36,6 +36,16 @@ var errDateTime = errors.New("want an RFC 3339 date-time such as 2017-04-05T10:4
 // Every other form is rejected: a date alone, "01-05-2002", an offset
 // without a colon, a space in place of "T".
 func ParseDateTime(s string, local *time.Location) (time.Time, error) {
+	if t, ok := scanDateTime(s, local); ok {
+		return t, nil
+	}
+	return parseDateTimeSlow(s, local)
+}
+
+// parseDateTimeSlow is ParseDateTime by regular expression and time.Parse.
+// It takes every value that scanDateTime leaves, so that an invalid value
+// gets time.Parse's reason.
+func parseDateTimeSlow(s string, local *time.Location) (time.Time, error) {
 	s = strings.Map(func(r rune) rune {
 		switch r {
 		case 't':
@@ -75,4 +85,85 @@ func trimTimeError(err error) string {
 		return msg[i+2:]
 	}
 	return msg
+}
+
+// scanDateTime parses the RFC 3339 form of ParseDateTime without
+// allocating. It returns false for any value that does not match the
+// grammar or has a field out of range (month 13, 30 February, hour 24,
+// offset +25:00); ParseDateTime then parses it again by time.Parse, which
+// names the field.
+func scanDateTime(s string, local *time.Location) (time.Time, bool) {
+	// YYYY-MM-DDThh:mm:ss is 19 bytes.
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	second, ok6 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 {
+		return time.Time{}, false
+	}
+	if month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) || hour > 23 || minute > 59 || second > 59 {
+		return time.Time{}, false
+	}
+
+	rest := s[19:]
+	nsec := 0
+	if len(rest) > 0 && rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 || n > 10 {
+			return time.Time{}, false
+		}
+		frac, _ := digits(rest[1:n])
+		for i := n; i < 10; i++ {
+			frac *= 10
+		}
+		nsec = frac
+		rest = rest[n:]
+	}
+
+	switch {
+	case rest == "":
+		return time.Date(year, time.Month(month), day, hour, minute, second, nsec, local).UTC(), true
+	case rest == "Z" || rest == "z":
+		return time.Date(year, time.Month(month), day, hour, minute, second, nsec, time.UTC), true
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		offHour, okH := digits(rest[1:3])
+		offMinute, okM := digits(rest[4:6])
+		if !okH || !okM || offHour > 23 || offMinute > 59 {
+			return time.Time{}, false
+		}
+		offset := time.Duration(offHour)*time.Hour + time.Duration(offMinute)*time.Minute
+		if rest[0] == '-' {
+			offset = -offset
+		}
+		t := time.Date(year, time.Month(month), day, hour, minute, second, nsec, time.UTC)
+		return t.Add(-offset), true
+	}
+	return time.Time{}, false
+}
+
+// digits returns the decimal value of s when s is ASCII digits only.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// daysIn returns the number of days of month in year, by the proleptic
+// Gregorian calendar that package time uses.
+func daysIn(month time.Month, year int) int {
+	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }

@@ -70,7 +70,7 @@ func (d Decoder) DecodeEnvelope(source string, data []byte) (*Payload, error) {
 	}
 
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
+	if err := unmarshal(data, &top); err != nil {
 		r.add("$", "want a JSON object holding Data")
 		return nil, list
 	}
@@ -80,7 +80,7 @@ func (d Decoder) DecodeEnvelope(source string, data []byte) (*Payload, error) {
 		return nil, list
 	}
 	var resources map[string]json.RawMessage
-	if err := json.Unmarshal(rawData, &resources); err != nil {
+	if err := unmarshal(rawData, &resources); err != nil {
 		r.add("$.Data", "want an object")
 		return nil, list
 	}
@@ -161,6 +161,13 @@ func (ld *LineDecoder) Decode(lineNo int, line []byte, p *Payload) bool {
 		return false
 	}
 
+	// Most lines take the fast path: one decode with goccy/go-json. A line
+	// it does not take, or whose record goccy/go-json cannot decode, is
+	// decoded again below, where encoding/json locates the problem.
+	if name, record, ok := splitLine(line); ok && fastLines && p.addFast(ld.v, name, record) {
+		return ld.Errors.Len() == before || ld.dropLast(p, name)
+	}
+
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
 		// Locate a syntax error by line and column; anything else is a
@@ -191,6 +198,22 @@ func (ld *LineDecoder) Decode(lineNo int, line []byte, p *Payload) bool {
 		return false
 	}
 	return true
+}
+
+// dropLast takes back the record of resource name that addFast appended
+// when validation found a problem in it, and returns false.
+func (ld *LineDecoder) dropLast(p *Payload, name string) bool {
+	switch name {
+	case ResourceAccount:
+		p.Accounts = p.Accounts[:len(p.Accounts)-1]
+	case ResourceBalance:
+		p.Balances = p.Balances[:len(p.Balances)-1]
+	case ResourceTransaction:
+		p.Transactions = p.Transactions[:len(p.Transactions)-1]
+	case ResourceParty:
+		p.Parties = p.Parties[:len(p.Parties)-1]
+	}
+	return false
 }
 
 func (d Decoder) validator(r reporter) *validator {
@@ -241,13 +264,13 @@ func (p *Payload) add(v *validator, name, path string, raw json.RawMessage) {
 func splitRecords(name string, raw json.RawMessage) ([]json.RawMessage, bool) {
 	if name == ResourceBalance || name == ResourceParty {
 		var items OneOrMany[json.RawMessage]
-		if err := json.Unmarshal(raw, &items); err != nil {
+		if err := unmarshal(raw, &items); err != nil {
 			return nil, false
 		}
 		return items, true
 	}
 	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
+	if err := unmarshal(raw, &items); err != nil {
 		return nil, false
 	}
 	return items, true
@@ -256,7 +279,7 @@ func splitRecords(name string, raw json.RawMessage) ([]json.RawMessage, bool) {
 // decodeRecord decodes one record into rec and reports a value of the wrong
 // JSON type. encoding/json reports only the first such value of a record.
 func decodeRecord(r reporter, path string, raw json.RawMessage, rec any) bool {
-	err := json.Unmarshal(raw, rec)
+	err := unmarshal(raw, rec)
 	if err == nil {
 		return true
 	}
@@ -305,6 +328,9 @@ func isNull(raw json.RawMessage) bool {
 // returns whether data is well-formed. Lines after the first count from
 // firstLine, the zero-based line of data in its file.
 func checkSyntax(r reporter, data []byte, firstLine int) bool {
+	if validJSON(data) {
+		return true
+	}
 	var probe any
 	err := json.Unmarshal(data, &probe)
 	var syntaxErr *json.SyntaxError

@@ -1,0 +1,77 @@
+package obie
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// unusualLines are NDJSON lines that the fast path must decode exactly as
+// encoding/json does: malformed JSON, wrong types, duplicate and
+// differently cased keys, escapes and extra keys.
+var unusualLines = []string{
+	`{"Transaction":{"AccountId":"A1","TransactionId":"T1","CreditDebitIndicator":"Debit","Status":"Booked","BookingDateTime":"2024-01-01T10:00:00Z","Amount":{"Amount":"1.00","Currency":"GBP"}}}`,
+	`{"Transaction":{"AccountId":"A1","CreditDebitIndicator":"Debit","Status":"Booked","BookingDateTime":"2024-01-01T10:00:00Z","Amount":{"Amount":"1.001","Currency":"GBP"}}}`,
+	`{"Transaction":{"accountid":"A1","CreditDebitIndicator":"Debit","Status":"Booked","BookingDateTime":"2024-01-01T10:00:00Z","Amount":{"Amount":"1","Currency":"GBP"}}}`,
+	`{"Transaction":{"AccountId":"A1","AccountId":"A2","CreditDebitIndicator":"Debit","Status":"Booked","BookingDateTime":"2024-01-01T10:00:00Z","Amount":{"Amount":"1"},"Amount":{"Currency":"GBP"}}}`,
+	`{"Transaction":{"AccountId":1}}`,
+	`{"Transaction":{"AccountId":"A1"}, "Account":{"AccountId":"A1"}}`,
+	`{"Transaction":{"AccountId":"A1"}, "x":1}`,
+	`{"Transaction":{"AccountId":"A1"},}`,
+	`{"Transaction":{"AccountId":"A1\x"}}`,
+	"{\"Transaction\":{\"AccountId\":\"A\t1\"}}",
+	`{"Transaction":{"AccountId":"\ud800"}}`,
+	`{"Transaction":{"AccountId":"A1","X":[1,{"a":nul}]}}`,
+	`{"Transaction":{"AccountId":"A1"}`,
+	`{"Transaction":null}`,
+	`{"Transaction":[]}`,
+	`{"\u0054ransaction":{"AccountId":"A1"}}`,
+	`{"transaction":{"AccountId":"A1"}}`,
+	`{ "Account" : { "AccountId" : "A1", "Currency" : "GBP" } }`,
+	`{"Account":{"AccountId":"A1","Currency":"gbp"}}`,
+	`{"Balance":{"AccountId":"A1","Amount":{"Amount":"5.00","Currency":"GBP"},"CreditDebitIndicator":"Credit","Type":"InterimAvailable","DateTime":"2024-01-01T10:00:00Z","CreditLine":[{"Included":true,"Amount":{"Amount":"100.00","Currency":"GBP"}}]}}`,
+	`{"Party":{"PartyId":"P1","Name":"N","Address":{"AddressType":"Residential","Country":"GB"}}}`,
+	`{"Party":{"PartyId":"P1","BirthDate":"2999-01-01","Address":[{"Country":"gb"}]}}`,
+	`{"Party":{"PartyId":"P1","Address":"x"}}`,
+	`{}`,
+	`[]`,
+	`{"Transaction":{}} x`,
+}
+
+func TestLineDecoder_fastPathAgrees(t *testing.T) {
+	now := func() time.Time { return time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC) }
+	decode := func(fast bool) (*Payload, string) {
+		fastLines = fast
+		defer func() { fastLines = true }()
+		lines := Decoder{Now: now}.NewLineDecoder("feed.ndjson")
+		p := &Payload{}
+		for i, line := range unusualLines {
+			lines.Decode(i+1, []byte(line), p)
+		}
+		return p, lines.Errors.Error()
+	}
+
+	fastPayload, fastErrors := decode(true)
+	slowPayload, slowErrors := decode(false)
+	if fastErrors != slowErrors {
+		t.Errorf("errors of the fast path:\n%s\nwant, as encoding/json gives:\n%s", fastErrors, slowErrors)
+	}
+	if !reflect.DeepEqual(fastPayload, slowPayload) {
+		t.Errorf("payload of the fast path:\n%+v\nwant, as encoding/json gives:\n%+v", fastPayload, slowPayload)
+	}
+}
+
+func TestUnmarshal_agrees(t *testing.T) {
+	for _, line := range unusualLines {
+		var fast, slow map[string]json.RawMessage
+		fastErr := unmarshal([]byte(line), &fast)
+		slowErr := json.Unmarshal([]byte(line), &slow)
+		if (fastErr == nil) != (slowErr == nil) || !reflect.DeepEqual(fast, slow) {
+			t.Errorf("unmarshal(%s) = %v, %v; encoding/json gives %v, %v", line, fast, fastErr, slow, slowErr)
+		}
+		if validJSON([]byte(line)) != json.Valid([]byte(line)) {
+			t.Errorf("validJSON(%s) = %v, encoding/json says %v", line, !json.Valid([]byte(line)), json.Valid([]byte(line)))
+		}
+	}
+}
