@@ -135,7 +135,27 @@ type AttestationRequest struct {
 	ExpiresAt time.Time
 	// TokenLifetime is how long an issued token stays valid.
 	TokenLifetime time.Duration
+	// Format is the form of the token issued on approval. Empty means
+	// TokenJWS.
+	Format TokenFormat
+	// HolderKey is the holder's public key as JWK JSON (RFC 7517), an EC
+	// P-256 or Ed25519 key, or empty. Only a TokenSDJWT request has one: the
+	// token then names it in "cnf", and a verifier can demand a Key Binding
+	// JWT signed by it.
+	HolderKey string
 }
+
+// TokenFormat is the form of an issued token.
+type TokenFormat string
+
+// Token formats.
+const (
+	// TokenJWS is a JWT in compact JWS form holding every approved claim.
+	TokenJWS TokenFormat = "jws"
+	// TokenSDJWT is an SD-JWT VC (RFC 9901) in which the holder chooses
+	// which approved claims to disclose to each verifier.
+	TokenSDJWT TokenFormat = "sd-jwt"
+)
 
 // Client is a registered merchant or lender.
 type Client struct {

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -19,7 +22,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
 	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/attest"
 	"github.com/openbanking-insights/insights/internal/bank"
 	"github.com/openbanking-insights/insights/internal/store/chdb"
 )
@@ -467,5 +473,122 @@ func TestRun_badHolidayCalendar(t *testing.T) {
 	var exit exitError
 	if !errors.As(err, &exit) || exit.code != 2 || !strings.Contains(exit.msg, `-holidays (INSIGHTS_HOLIDAYS) "atlantis"`) {
 		t.Errorf("error = %v, want exit status 2 naming -holidays and the value", err)
+	}
+}
+
+const sdjwtRequestQuery = `query($id: ID!) { attestationRequest(id: $id) { status attestation { token format } } }`
+
+func TestEndToEnd_sdjwtKeyBinding(t *testing.T) {
+	dataDir := t.TempDir()
+	mustCLI(t, append([]string{"ingest", "-data", dataDir, "-customer", "alice"}, sampleFiles("alice")...)...)
+	keyFile := filepath.Join(dataDir, "shop.key")
+	mustCLI(t, "clients", "add", "-data", dataDir, "-name", "Demo Shop", "-key-file", keyFile)
+	apiKey, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := startServer(t, dataDir)
+	defer m.Close()
+	mc := merchant{t: t, base: m.BaseURL(), apiKey: strings.TrimSpace(string(apiKey))}
+	jwks := m.BaseURL() + "/.well-known/jwks.json"
+	clientID := mc.graphql(`{ viewer { id } }`, nil)["viewer"].(map[string]any)["id"].(string)
+
+	// The merchant requests an SD-JWT VC bound to its own key.
+	holder, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holderJWK, err := jwk.FromRaw(&holder.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holderJSON, err := json.Marshal(holderJWK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := mc.graphql(requestMutation, map[string]any{"input": map[string]any{
+		"purpose":   "Age and deposit check for your order",
+		"format":    "SD_JWT",
+		"holderKey": string(holderJSON),
+		"claims": []any{
+			map[string]any{"ageOver": map[string]any{"minimumAge": 18}},
+			map[string]any{"fundsAtLeast": map[string]any{"amount": "500.00", "currency": "GBP"}},
+		},
+	}})
+	payload := data["requestAttestation"].(map[string]any)
+	if errs := payload["userErrors"].([]any); len(errs) > 0 {
+		t.Fatalf("userErrors: %v", errs)
+	}
+	created := payload["attestationRequest"].(map[string]any)
+	id, consentURL := created["id"].(string), created["consentUrl"].(string)
+
+	// The customer approves and the merchant fetches the token.
+	if code := decide(t, m.BaseURL(), "alice", consentURL, "approve", true); code != http.StatusOK {
+		t.Fatalf("approve: status %d", code)
+	}
+	req := mc.graphql(sdjwtRequestQuery, map[string]any{"id": id})["attestationRequest"].(map[string]any)
+	att, ok := req["attestation"].(map[string]any)
+	if req["status"] != "ISSUED" || !ok {
+		t.Fatalf("after approval: %v", req)
+	}
+	if att["format"] != "SD_JWT" {
+		t.Errorf("attestation format = %v, want SD_JWT", att["format"])
+	}
+	token := att["token"].(string)
+	if !strings.HasSuffix(token, "~") || strings.Count(token, "~") != 3 {
+		t.Fatalf("token is not an SD-JWT with two disclosures: %d separators", strings.Count(token, "~"))
+	}
+
+	// verifyAttestation checks JWS tokens only.
+	result := mc.graphql(verifyQuery, map[string]any{"token": token})["verifyAttestation"].(map[string]any)
+	if result["valid"] != false || result["reason"] != "MALFORMED" {
+		t.Errorf("verifyAttestation of an SD-JWT = %v, want valid false, reason MALFORMED", result)
+	}
+
+	// The holder presents the age claim alone, bound to the verifier's nonce.
+	const nonce = "Zx3kQ9_nonce-of-the-checkout"
+	presented, err := attest.Present(token, []string{"age_over_18"}, holder, clientID, nonce)
+	if err != nil {
+		t.Fatalf("Present: %v", err)
+	}
+	out := mustCLI(t, "verify", "-jwks", jwks, "-nonce", nonce, "-audience", clientID, presented)
+	for _, want := range []string{`"format": "sd-jwt"`, `"age_over_18": true`, `"status": "valid"`, `"nonce": "` + nonce + `"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify output lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "funds_at_least") {
+		t.Errorf("verify output shows funds_at_least, which the presentation left out:\n%s", out)
+	}
+
+	// A KB-JWT over another nonce, and a presentation without one, are
+	// rejected when the verifier gave a nonce.
+	other, err := attest.Present(token, []string{"age_over_18"}, holder, clientID, "another-nonce")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bearer, err := attest.Present(token, []string{"age_over_18"}, nil, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, presentation, audience string
+		wantMsg                      string
+	}{
+		{"other nonce", other, clientID, "nonce"},
+		{"other audience", presented, "cli_someone_else", "aud"},
+		{"no KB-JWT", bearer, clientID, "no KB-JWT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := cli(t, "verify", "-jwks", jwks, "-nonce", nonce, "-audience", tt.audience, tt.presentation)
+			var exit exitError
+			if !errors.As(err, &exit) || exit.code != 1 {
+				t.Fatalf("error = %v, want exit status 1", err)
+			}
+			if !strings.Contains(exit.msg, tt.wantMsg) {
+				t.Errorf("message = %q, want it to mention %q", exit.msg, tt.wantMsg)
+			}
+		})
 	}
 }

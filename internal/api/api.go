@@ -24,8 +24,9 @@ type Consent interface {
 	// AuthenticateClient returns the active client an API key belongs to, or
 	// an *insights.Error with code unauthorized.
 	AuthenticateClient(ctx context.Context, apiKey string) (insights.Client, error)
-	// CreateRequest records a client's request for claims.
-	CreateRequest(ctx context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest) (insights.AttestationRequest, error)
+	// CreateRequest records a client's request for claims, to be issued in
+	// the form token chooses.
+	CreateRequest(ctx context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest, token consent.TokenOptions) (insights.AttestationRequest, error)
 	// ClientRequest returns one of the client's own requests and, once
 	// issued, its token. Another client's request is not_found.
 	ClientRequest(ctx context.Context, client insights.Client, id string) (insights.AttestationRequest, *consent.Attestation, error)

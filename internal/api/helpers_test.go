@@ -43,6 +43,7 @@ type fakeConsent struct {
 	requests     map[string]insights.AttestationRequest
 	attestations map[string]*consent.Attestation
 	created      [][]insights.ClaimRequest // claims of each CreateRequest call
+	tokens       []consent.TokenOptions    // token options of each CreateRequest call
 	authCalls    int
 
 	authErr   error // returned by AuthenticateClient when set
@@ -72,10 +73,11 @@ func (f *fakeConsent) AuthenticateClient(_ context.Context, apiKey string) (insi
 	return c, nil
 }
 
-func (f *fakeConsent) CreateRequest(_ context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest) (insights.AttestationRequest, error) {
+func (f *fakeConsent) CreateRequest(_ context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest, token consent.TokenOptions) (insights.AttestationRequest, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.created = append(f.created, claims)
+	f.tokens = append(f.tokens, token)
 	if f.createErr != nil {
 		return insights.AttestationRequest{}, f.createErr
 	}
@@ -83,6 +85,7 @@ func (f *fakeConsent) CreateRequest(_ context.Context, client insights.Client, p
 		ID: fmt.Sprintf("req_%d", len(f.requests)+1), ClientID: client.ID, ClientName: client.Name,
 		Purpose: purpose, Claims: claims, Status: insights.RequestPending,
 		CreatedAt: testNow, ExpiresAt: testNow.Add(15 * time.Minute), TokenLifetime: 10 * time.Minute,
+		Format: token.Format, HolderKey: token.HolderKey,
 	}
 	f.requests[req.ID] = req
 	return req, nil

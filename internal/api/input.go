@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/consent"
 )
 
 // Limits of RequestAttestationInput, stated in the schema.
@@ -42,6 +43,9 @@ const (
 type requestAttestationInput struct {
 	Purpose string
 	Claims  []claimRequestInput
+	// Format is a TokenFormat value; nil is an absent or null field.
+	Format    *string
+	HolderKey *string
 }
 
 // claimRequestInput is ClaimRequestInput: exactly one field must be set.
@@ -132,10 +136,12 @@ func at(path []string, more ...string) []string {
 }
 
 // checkRequestAttestationInput checks the input of requestAttestation and
-// returns the claims in domain form, or the user errors when there are any.
-func checkRequestAttestationInput(client insights.Client, in requestAttestationInput) ([]insights.ClaimRequest, []*userError) {
+// returns the claims in domain form and the token options, or the user
+// errors when there are any.
+func checkRequestAttestationInput(client insights.Client, in requestAttestationInput) ([]insights.ClaimRequest, consent.TokenOptions, []*userError) {
 	var c inputChecker
 	c.checkText([]string{"input", "purpose"}, in.Purpose, maxPurposeChars)
+	token := c.checkTokenOptions(in.Format, in.HolderKey)
 
 	claimsPath := []string{"input", "claims"}
 	switch {
@@ -172,9 +178,42 @@ func checkRequestAttestationInput(client insights.Client, in requestAttestationI
 	}
 
 	if len(c.errs) > 0 {
-		return nil, c.errs
+		return nil, consent.TokenOptions{}, c.errs
 	}
-	return claims, nil
+	return claims, token, nil
+}
+
+// checkTokenOptions checks format and holderKey and converts them. A null
+// format means JWS. A holder key is bound through the "cnf" claim, which
+// only an SD-JWT VC has, so it is allowed only with SD_JWT.
+func (c *inputChecker) checkTokenOptions(format, holderKey *string) consent.TokenOptions {
+	token := consent.TokenOptions{Format: insights.TokenJWS}
+	if format != nil {
+		f, ok := tokenFormats[*format]
+		if !ok {
+			// graphql-go rejects values outside the enum before resolving, so
+			// this is reached only if the schema gains a value this map lacks.
+			c.addf([]string{"input", "format"}, userErrorUnsupported, "format %s is not supported", *format)
+		}
+		token.Format = f
+	}
+	if holderKey == nil {
+		return token
+	}
+
+	path := []string{"input", "holderKey"}
+	switch {
+	case token.Format != insights.TokenSDJWT:
+		c.addf(path, userErrorInvalid, "a holder key is allowed only with format SD_JWT")
+	case strings.TrimSpace(*holderKey) == "":
+		c.addf(path, userErrorBlank, "must be a JSON Web Key, or null for a token without key binding")
+	default:
+		if _, err := consent.CheckHolderKey(*holderKey); err != nil {
+			c.addf(path, userErrorInvalidFormat, "%v", err)
+		}
+		token.HolderKey = *holderKey
+	}
+	return token
 }
 
 // checkClaim checks one ClaimRequestInput and converts it.

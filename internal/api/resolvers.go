@@ -63,7 +63,7 @@ func (r *rootResolver) RequestAttestation(ctx context.Context, args struct{ Inpu
 	}
 
 	// Check the input.
-	claims, userErrors := checkRequestAttestationInput(client, args.Input)
+	claims, token, userErrors := checkRequestAttestationInput(client, args.Input)
 	if len(userErrors) > 0 {
 		loggerFrom(ctx).DebugContext(ctx, "attestation request input rejected", "client_id", client.ID, "user_errors", len(userErrors))
 		return &requestAttestationPayload{userErrors: userErrors}, nil
@@ -71,7 +71,7 @@ func (r *rootResolver) RequestAttestation(ctx context.Context, args struct{ Inpu
 
 	// Create the request. The consent service checks the input again, and
 	// its invalid errors are user errors too.
-	req, err := r.consent.CreateRequest(ctx, client, args.Input.Purpose, claims)
+	req, err := r.consent.CreateRequest(ctx, client, args.Input.Purpose, claims, token)
 	if insights.ErrorCode(err) == insights.ErrInvalid {
 		userErrors = append(userErrors, &userError{field: []string{"input"}, message: insights.ErrorMessage(err), code: userErrorInvalid})
 		return &requestAttestationPayload{userErrors: userErrors}, nil

@@ -30,6 +30,26 @@ var statusEnums = map[insights.RequestStatus]string{
 	insights.RequestRevoked:  "REVOKED",
 }
 
+// tokenFormats maps the values of the TokenFormat enum onto token formats.
+var tokenFormats = map[string]insights.TokenFormat{
+	"JWS":    insights.TokenJWS,
+	"SD_JWT": insights.TokenSDJWT,
+}
+
+// tokenFormatEnum returns the TokenFormat value of a token format. Empty
+// means JWS, the format of tokens issued before clients could choose.
+func tokenFormatEnum(format insights.TokenFormat) (string, bool) {
+	if format == "" {
+		format = insights.TokenJWS
+	}
+	for value, f := range tokenFormats {
+		if f == format {
+			return value, true
+		}
+	}
+	return "", false
+}
+
 // dateTime is the DateTime scalar: RFC 3339 in UTC with milliseconds.
 type dateTime struct{ time.Time }
 
@@ -103,7 +123,11 @@ func newAttestationRequestResolver(req insights.AttestationRequest, att *consent
 
 	r := &attestationRequestResolver{req: req, status: status, claims: claims, consentURL: consentURL}
 	if att != nil {
-		r.attestation = &attestationResolver{att: *att}
+		format, ok := tokenFormatEnum(att.Format)
+		if !ok {
+			return nil, fmt.Errorf("attestation %s has unknown format %q", att.JTI, att.Format)
+		}
+		r.attestation = &attestationResolver{att: *att, format: format}
 	}
 	return r, nil
 }
@@ -164,8 +188,12 @@ func (c *claimResolver) PostCode() string { return c.claim.PostCode }
 func (c *claimResolver) IncludeCadence() bool { return true }
 
 // attestationResolver resolves Attestation.
-type attestationResolver struct{ att consent.Attestation }
+type attestationResolver struct {
+	att    consent.Attestation
+	format string // TokenFormat value
+}
 
+func (a *attestationResolver) Format() string       { return a.format }
 func (a *attestationResolver) Token() string        { return a.att.Token }
 func (a *attestationResolver) Jti() graphql.ID      { return graphql.ID(a.att.JTI) }
 func (a *attestationResolver) IssuedAt() dateTime   { return dateTime{a.att.IssuedAt} }

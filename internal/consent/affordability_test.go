@@ -58,7 +58,7 @@ func TestAffordability_endToEnd(t *testing.T) {
 		t.Fatalf("RegisterClient: %v", err)
 	}
 	req, err := svc.CreateRequest(ctx, lender, "Loan affordability check",
-		[]insights.ClaimRequest{{Kind: insights.ClaimAffordability, Months: 6}})
+		[]insights.ClaimRequest{{Kind: insights.ClaimAffordability, Months: 6}}, consent.TokenOptions{})
 	if err != nil {
 		t.Fatalf("CreateRequest: %v", err)
 	}

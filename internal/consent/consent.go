@@ -61,6 +61,10 @@ type statusAllocator struct {
 
 // Attestation is an issued token as its client may fetch it.
 type Attestation struct {
+	// Format is the token's form, the format of its request. Token is a
+	// compact JWS for insights.TokenJWS and an SD-JWT VC with every
+	// disclosure for insights.TokenSDJWT.
+	Format     insights.TokenFormat
 	Token      string
 	JTI        string
 	IssuedAt   time.Time

@@ -61,7 +61,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) request(t *testing.T) insights.AttestationRequest {
 	t.Helper()
 	req, err := f.svc.CreateRequest(context.Background(), f.client, "Age check at checkout",
-		[]insights.ClaimRequest{{Kind: insights.ClaimAgeOver, MinimumAge: 18}})
+		[]insights.ClaimRequest{{Kind: insights.ClaimAgeOver, MinimumAge: 18}}, consent.TokenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestClients_authenticate(t *testing.T) {
 func TestCreateRequest_claimNotAllowed(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.svc.CreateRequest(context.Background(), f.client, "Rent check",
-		[]insights.ClaimRequest{{Kind: insights.ClaimNextSalaryDate}})
+		[]insights.ClaimRequest{{Kind: insights.ClaimNextSalaryDate}}, consent.TokenOptions{})
 	if insights.ErrorCode(err) != insights.ErrForbidden {
 		t.Fatalf("error = %v, want forbidden", err)
 	}
@@ -183,7 +183,7 @@ func TestAuditLog_namesClaimsNotValues(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	req, err := f.svc.CreateRequest(ctx, f.client, "Deposit check",
-		[]insights.ClaimRequest{{Kind: insights.ClaimFundsAtLeast, Amount: 50000000, Currency: "GBP"}})
+		[]insights.ClaimRequest{{Kind: insights.ClaimFundsAtLeast, Amount: 50000000, Currency: "GBP"}}, consent.TokenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,9 @@ type event struct {
 	Actor      string
 	At         time.Time
 	ExpiresAt  time.Time
+	// TokenFormat and HolderKey are set on the "requested" event only.
+	TokenFormat string
+	HolderKey   string
 }
 
 // decideMu serialises state changes, so two decisions on one request cannot
@@ -37,13 +40,14 @@ var decideMu sync.Mutex
 // appendEvent stores ev and an audit_log row naming the claims it concerns.
 func (s *Service) appendEvent(ctx context.Context, ev event, claimNames []string) error {
 	err := s.Engine.Exec(ctx, `INSERT INTO consent_events
-    (request_id, seq, event, client_id, customer_id, purpose, claims, actor, at, expires_at)
+    (request_id, seq, event, client_id, customer_id, purpose, claims, actor, at, expires_at, token_format, holder_key)
 VALUES ({id:String}, {seq:UInt32}, {event:String}, {client:String}, {customer:String}, {purpose:String},
-    {claims:String}, {actor:String}, fromUnixTimestamp64Milli({at:Int64}, 'UTC'), fromUnixTimestamp64Milli({expires:Int64}, 'UTC'))`,
+    {claims:String}, {actor:String}, fromUnixTimestamp64Milli({at:Int64}, 'UTC'), fromUnixTimestamp64Milli({expires:Int64}, 'UTC'),
+    {format:String}, {holder:String})`,
 		store.P("id", ev.RequestID), store.P("seq", strconv.FormatInt(ev.Seq, 10)), store.P("event", ev.Name),
 		store.P("client", ev.ClientID), store.P("customer", ev.CustomerID), store.P("purpose", ev.Purpose),
 		store.P("claims", ev.Claims), store.P("actor", ev.Actor), store.P("at", millis(ev.At)),
-		store.P("expires", millis(ev.ExpiresAt)))
+		store.P("expires", millis(ev.ExpiresAt)), store.P("format", ev.TokenFormat), store.P("holder", ev.HolderKey))
 	if err != nil {
 		return fmt.Errorf("store %s event of request %s: %w", ev.Name, ev.RequestID, err)
 	}
@@ -168,7 +172,7 @@ func (s *Service) approve(ctx context.Context, req insights.AttestationRequest, 
 		return fmt.Errorf("allocate a status list entry for request %s: %w", req.ID, err)
 	}
 	ref := &attest.StatusReference{Index: idx, URI: s.statusListURI(listID)}
-	issued, err := s.Issuer.IssueWithStatus(base.CustomerID, req.ClientID, results, s.tokenLifetime(), ref)
+	issued, err := s.issue(req, base.CustomerID, results, ref)
 	if err != nil {
 		return fmt.Errorf("issue token for request %s: %w", req.ID, err)
 	}
@@ -188,7 +192,7 @@ func (s *Service) approve(ctx context.Context, req insights.AttestationRequest, 
 		return err
 	}
 	s.logger().Info("attestation issued", "request_id", req.ID, "client_id", req.ClientID, "jti", issued.JTI,
-		"claims", issued.ClaimNames, "expires_at", issued.ExpiresAt, "status_list", listID, "status_idx", idx)
+		"format", req.Format, "claims", issued.ClaimNames, "expires_at", issued.ExpiresAt, "status_list", listID, "status_idx", idx)
 	return nil
 }
 

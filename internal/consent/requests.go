@@ -74,10 +74,16 @@ func (s *Service) ConsentURL(requestID string) string {
 	return strings.TrimRight(s.BaseURL, "/") + "/consent/requests/" + requestID
 }
 
-// CreateRequest records a client's request for claims. The client may ask
-// only for claim kinds it is registered for.
-func (s *Service) CreateRequest(ctx context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest) (insights.AttestationRequest, error) {
+// CreateRequest records a client's request for claims, to be issued in the
+// form token chooses. The client may ask only for claim kinds it is
+// registered for. A bad format or holder key is an invalid error naming
+// the field.
+func (s *Service) CreateRequest(ctx context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest, token TokenOptions) (insights.AttestationRequest, error) {
 	if err := checkRequest(client, purpose, claims); err != nil {
+		return insights.AttestationRequest{}, err
+	}
+	token, err := checkTokenOptions(token)
+	if err != nil {
 		return insights.AttestationRequest{}, err
 	}
 	id, err := randomID("req_", 16)
@@ -90,17 +96,20 @@ func (s *Service) CreateRequest(ctx context.Context, client insights.Client, pur
 		ID: id, ClientID: client.ID, ClientName: client.Name, Purpose: purpose, Claims: claims,
 		Status: insights.RequestPending, CreatedAt: now.Truncate(time.Millisecond),
 		ExpiresAt: now.Add(s.requestTTL()).Truncate(time.Millisecond), TokenLifetime: s.tokenLifetime(),
+		Format: token.Format, HolderKey: token.HolderKey,
 	}
 	spec, err := encodeClaims(claims)
 	if err != nil {
 		return insights.AttestationRequest{}, err
 	}
 	ev := event{RequestID: id, Seq: 1, Name: eventRequested, ClientID: client.ID, Purpose: purpose,
-		Claims: spec, Actor: "client:" + client.ID, At: now, ExpiresAt: req.ExpiresAt}
+		Claims: spec, Actor: "client:" + client.ID, At: now, ExpiresAt: req.ExpiresAt,
+		TokenFormat: string(token.Format), HolderKey: token.HolderKey}
 	if err := s.appendEvent(ctx, ev, claimNames(claims)); err != nil {
 		return insights.AttestationRequest{}, err
 	}
-	s.logger().Info("attestation requested", "request_id", id, "client_id", client.ID, "claims", claimNames(claims))
+	s.logger().Info("attestation requested", "request_id", id, "client_id", client.ID, "claims", claimNames(claims),
+		"format", token.Format, "holder_key", token.HolderKey != "")
 	return req, nil
 }
 
@@ -142,7 +151,11 @@ func (s *Service) ClientRequest(ctx context.Context, client insights.Client, id 
 		return req, nil, nil
 	}
 	att, err := s.attestation(ctx, id)
-	return req, att, err
+	if err != nil {
+		return req, nil, err
+	}
+	att.Format = req.Format
+	return req, att, nil
 }
 
 // Request returns a request by id, with its current status. A pending
@@ -185,7 +198,7 @@ func (s *Service) queryRequests(ctx context.Context, where, having string, param
     argMin(client_id, seq), argMin(purpose, seq), argMin(claims, seq),
     argMinIf(customer_id, seq, customer_id != ''),
     toUnixTimestamp64Milli(argMin(at, seq)), toUnixTimestamp64Milli(argMin(expires_at, seq)),
-    toInt64(max(seq))
+    toInt64(max(seq)), argMin(token_format, seq), argMin(holder_key, seq)
 FROM consent_events FINAL ` + where + `
 GROUP BY request_id ` + having + `
 ORDER BY min(at), request_id`
@@ -198,15 +211,21 @@ ORDER BY min(at), request_id`
 	var out []insights.AttestationRequest
 	for rows.Next() {
 		var r insights.AttestationRequest
-		var status, spec string
+		var status, spec, format string
 		var created, expires, seq int64
-		if err := rows.Scan(&r.ID, &status, &r.ClientID, &r.Purpose, &spec, &r.CustomerID, &created, &expires, &seq); err != nil {
+		if err := rows.Scan(&r.ID, &status, &r.ClientID, &r.Purpose, &spec, &r.CustomerID, &created, &expires, &seq,
+			&format, &r.HolderKey); err != nil {
 			return nil, fmt.Errorf("read attestation requests: %w", err)
 		}
 		if r.Claims, err = decodeClaims(spec); err != nil {
 			return nil, fmt.Errorf("attestation request %s: %w", r.ID, err)
 		}
 		r.Status = insights.RequestStatus(status)
+		// Requests stored before token_format existed have '' and are JWS.
+		r.Format = insights.TokenFormat(format)
+		if r.Format == "" {
+			r.Format = insights.TokenJWS
+		}
 		r.CreatedAt = time.UnixMilli(created).UTC()
 		r.ExpiresAt = time.UnixMilli(expires).UTC()
 		r.TokenLifetime = s.tokenLifetime()

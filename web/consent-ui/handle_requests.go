@@ -56,6 +56,10 @@ type requestView struct {
 	Expires    string // when the request lapses
 	ApproveURL string
 	DenyURL    string
+
+	// SelectiveDisclosure is true when the proof is issued as an SD-JWT VC,
+	// whose claims the client can show to others one by one.
+	SelectiveDisclosure bool
 }
 
 // handleRequest shows the requesting client, its purpose, the exact claims
@@ -93,6 +97,8 @@ func (h *handler) handleRequest(w http.ResponseWriter, r *http.Request) {
 		Expires:    p.DateTime(req.ExpiresAt),
 		ApproveURL: base + "/approve",
 		DenyURL:    base + "/deny",
+
+		SelectiveDisclosure: req.Format == insights.TokenSDJWT,
 	}
 	h.render(w, r, http.StatusOK, "request", p)
 }
