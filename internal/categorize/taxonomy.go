@@ -2,24 +2,13 @@ package categorize
 
 import "github.com/openbanking-insights/insights"
 
-// Categories that the root package does not define yet. They follow its
-// naming: a first-level group, then a dot and the leaf where there is one.
+// Categories and the cadence that the root package defines beyond its
+// first set; see the root package for their meaning.
 const (
-	// CategoryGigIncome is income from self-employment and platform work:
-	// payouts from ride-hailing, delivery, marketplace and card-takings
-	// platforms, and invoices paid to a sole trader.
-	CategoryGigIncome insights.Category = "income.gig"
-	// CategoryBuyNowPayLater is a repayment to a buy-now-pay-later lender
-	// (Klarna, Clearpay, PayPal Pay in 3 and the like). Lenders read it apart
-	// from loans because it is short, unsecured and often unreported to
-	// credit reference agencies.
-	CategoryBuyNowPayLater insights.Category = "buy_now_pay_later"
+	CategoryGigIncome      = insights.CategoryGigIncome
+	CategoryBuyNowPayLater = insights.CategoryBuyNowPayLater
+	CadenceTwiceMonthly    = insights.CadenceTwiceMonthly
 )
-
-// CadenceTwiceMonthly is a stream that pays twice in each calendar month on
-// two fixed days, such as the 15th and the last working day. The root
-// package has no constant for it yet.
-const CadenceTwiceMonthly insights.Cadence = "twice_monthly"
 
 // Group is the first level of the taxonomy: what an affordability
 // assessment does with a category.

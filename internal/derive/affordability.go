@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,170 +25,97 @@ const AffordabilityCurrency = "GBP"
 // balance and the booking days it covers agree.
 const bankZone = "Europe/London"
 
-// querySettings end both affordability queries. Query plan optimisation
-// (filter push-down through the unions and window functions) cost more
-// than it saved on these per-customer reads, whose WHERE clauses already
-// sit on the table scans, and one thread suffices for one customer's rows.
-//
-// NOTE: on a 2-core machine shared with other test runs (load average 3 to
-// 5), BenchmarkAffordability measured 35 to 50 ms per derivation with
-// these settings and 50 to 90 ms without. That is above the 20 ms aimed
-// for. Most of it is planning cost, because the balance query took as long
-// for a customer with no rows.
-const querySettings = `SETTINGS query_plan_enable_optimizations = 0, max_threads = 1`
+// querySettings end the affordability query. One thread suffices for one
+// customer's rows, which the WHERE clauses find through the sorting key's
+// prefix, customer_id.
+const querySettings = `SETTINGS max_threads = 1`
 
 // affordabilityMonths are the window lengths a ClaimAffordability may ask for.
 var affordabilityMonths = map[int]bool{3: true, 6: true, 12: true}
 
 // Category groups of the affordability figures. They are SQL lists of
-// insights.Category values, spliced into the queries below.
+// insights.Category values, spliced into affordabilityQuery.
 const (
 	committedCategories = `'housing.rent', 'housing.mortgage', 'council_tax', 'loans', 'credit_card', 'insurance', 'utilities'`
 	everydayCategories  = `'groceries', 'transport'`
 )
 
-// flowsQuery sums the customer's booked entries in the window by category
-// group and divides the sums by the window's months. Debit sums are
-// returned as positive amounts. booking_date is the UK calendar day, so the
-// window's month boundaries are compared as dates.
+// affordabilityQuery reads everything the affordability figures are
+// computed from, in one query. It returns one 'day' row per account and UK
+// booking day of the customer's booked entries in the currency, with the
+// day's net sum and its sums by category group. It also returns one
+// 'anchor' row per stored booked balance day of a deposit account (see
+// endOfDay). Debit sums are positive amounts. booking_date is the UK
+// calendar day, so the window's month boundaries are compared as dates.
 //
-// Transfers between the customer's own accounts are neither income nor
-// spending. Refunds are not income: they return earlier spending. The last
-// column is the customer's earliest booked entry at any time, which shows
-// whether the stored history covers the whole window. It is why the WHERE
-// clause takes the whole history and each sum tests in_window.
+// The day rows cover the whole history, not only the window: the earliest
+// one shows whether the history covers the window, and the running sums of
+// endOfDay start from it. Transfers between the customer's own accounts
+// are neither income nor spending. Refunds are not income: they return
+// earlier spending.
+//
+// A balance closes the UK day of its DateTime less 1 ms, so a balance
+// stamped at local midnight closes the day before. Of several balances
+// closing one day the latest counts. Credit cards, charge cards, loans
+// and mortgages get no anchor: their balances are debts by nature, not an
+// overdrawn account.
+//
+// The figures used to take two queries, one of them with window functions
+// over every day of the window: 45 ms per customer in BenchmarkInsights on
+// a shared 2-core machine, against 14 ms for this query and the Go code
+// below (see docs/benchmarks.md).
 //
 // {current} is replaced by the state filter of currentFilter.
-const flowsQuery = `WITH
-    booking_date BETWEEN toDate32({first_day:String}) AND toDate32({last_day:String}) AS in_window
-SELECT
-    toString(sumIf(amount, in_window AND amount > 0 AND startsWith(category, 'income.') AND category != 'income.refund') / {months:UInt8}),
-    toString(-sumIf(amount, in_window AND amount < 0 AND category IN (` + committedCategories + `)) / {months:UInt8}),
-    toString(-sumIf(amount, in_window AND amount < 0 AND category IN (` + everydayCategories + `)) / {months:UInt8}),
-    toString(-sumIf(amount, in_window AND amount < 0 AND category NOT IN (` + committedCategories + `, ` + everydayCategories + `, 'transfer')) / {months:UInt8}),
-    toString(-sumIf(amount, in_window AND amount < 0 AND category = 'gambling')),
-    toString(-sumIf(amount, in_window AND amount < 0 AND category != 'transfer')),
-    toUInt64(countIf(in_window AND category = 'returned_payment')),
-    toUInt64(countIf(in_window)),
-    if(count() = 0, '', toString(min(booking_date)))
+const affordabilityQuery = `SELECT
+    'day', account_id, toString(booking_date),
+    toString(sum(amount)),
+    toString(sumIf(amount, amount > 0 AND startsWith(category, 'income.') AND category != 'income.refund')),
+    toString(-sumIf(amount, amount < 0 AND category IN (` + committedCategories + `))),
+    toString(-sumIf(amount, amount < 0 AND category IN (` + everydayCategories + `))),
+    toString(-sumIf(amount, amount < 0 AND category NOT IN (` + committedCategories + `, ` + everydayCategories + `, 'transfer'))),
+    toString(-sumIf(amount, amount < 0 AND category = 'gambling')),
+    toString(-sumIf(amount, amount < 0 AND category != 'transfer')),
+    toUInt64(countIf(category = 'returned_payment')),
+    toUInt64(count())
 FROM transactions FINAL
 WHERE customer_id = {customer:String}
   AND status = 'booked'
   AND currency = {currency:String}{current}
+GROUP BY account_id, booking_date
+UNION ALL
+SELECT 'anchor', account_id, toString(day), toString(argMax(amount, as_of)),
+    '0', '0', '0', '0', '0', '0', toUInt64(0), toUInt64(0)
+FROM (
+    SELECT account_id, amount, as_of,
+        toDate32(toTimeZone(as_of - toIntervalMillisecond(1), '` + bankZone + `')) AS day
+    FROM balances FINAL
+    WHERE customer_id = {customer:String}
+      AND currency = {currency:String}
+      AND type IN ('ClosingBooked', 'InterimBooked')
+      AND account_id NOT IN (
+          SELECT account_id FROM accounts FINAL
+          WHERE customer_id = {customer:String}
+            AND account_sub_type IN ('CreditCard', 'ChargeCard', 'Loan', 'Mortgage'))
+)
+GROUP BY account_id, day
 ` + querySettings
 
-// endOfDayQuery is the WITH clause that derives end_of_day, the balance
-// of each deposit account at the end of each day of the window.
-//
-// Method: the stored booked balances (ClosingBooked and InterimBooked) are
-// the anchors. A balance closes the UK day of its DateTime less 1 ms, so a
-// balance stamped at local midnight closes the day before. running is the
-// account's cumulative sum of booked entries up to the end of a day, and
-// an anchor fixes offset = balance - running on its day. The end-of-day
-// balance of day D is running(D) + the offset of the first anchor on or
-// after D, or of the latest anchor when none follows. With a ClosingBooked
-// for every day this is the bank's own daily balance. With one balance per
-// pull it is the running sum of the entries counted back from the latest
-// booked balance.
-//
-// Credit cards, charge cards, loans and mortgages have no anchor: their
-// balances are debts by nature, not an overdrawn account. Nor has an
-// account without a booked balance in the currency. Such accounts get a
-// NULL balance and are left out.
-//
-// Each table is read once: ClickHouse evaluates a WITH subquery again at
-// every reference, so the steps nest instead.
-const endOfDayQuery = `WITH
-    toDate32({first_day:String}) AS first_day,
-    toDate32({last_day:String}) AS last_day,
-    -- One row per anchor, with Nullable anchor balance, and one row per
-    -- window day of each anchored account.
-    anchor_points AS (
-        SELECT account_id, point.1 AS day, toDecimal64(0, 5) AS net, point.2 AS anchor
-        FROM (
-            SELECT account_id, groupArray((day, amount)) AS anchors
-            FROM (
-                SELECT account_id,
-                    toDate32(toTimeZone(as_of - toIntervalMillisecond(1), '` + bankZone + `')) AS day,
-                    CAST(argMax(amount, as_of) AS Nullable(Decimal64(5))) AS amount
-                FROM balances FINAL
-                WHERE customer_id = {customer:String}
-                  AND currency = {currency:String}
-                  AND type IN ('ClosingBooked', 'InterimBooked')
-                  AND account_id NOT IN (
-                      SELECT account_id FROM accounts FINAL
-                      WHERE customer_id = {customer:String}
-                        AND account_sub_type IN ('CreditCard', 'ChargeCard', 'Loan', 'Mortgage'))
-                GROUP BY account_id, day
-            )
-            GROUP BY account_id
-        )
-        ARRAY JOIN arrayConcat(
-            anchors,
-            arrayMap(i -> (first_day + i, CAST(NULL AS Nullable(Decimal64(5)))),
-                     range(toUInt32(dateDiff('day', first_day, last_day) + 1)))
-        ) AS point
-    ),
-    end_of_day AS (
-        SELECT account_id, day,
-            running + coalesce(next_offset, last_offset) AS balance
-        FROM (
-            SELECT account_id, day, running,
-                -- The last non-NULL offset from the end back to this day
-                -- is the first one on or after it. A frame that starts at
-                -- the current row would be aggregated again for every row.
-                last_value(offset) OVER (PARTITION BY account_id ORDER BY day DESC
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS next_offset,
-                last_value(offset) OVER (PARTITION BY account_id ORDER BY day
-                    ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_offset
-            FROM (
-                SELECT account_id, day, running, anchor - running AS offset
-                FROM (
-                    SELECT account_id, day, anchor,
-                        sum(net) OVER (PARTITION BY account_id ORDER BY day
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
-                    FROM (
-                        SELECT account_id, day, sum(net) AS net, max(anchor) AS anchor
-                        FROM (
-                            SELECT account_id, booking_date AS day, amount AS net,
-                                CAST(NULL AS Nullable(Decimal64(5))) AS anchor
-                            FROM transactions FINAL
-                            WHERE customer_id = {customer:String}
-                              AND status = 'booked'
-                              AND currency = {currency:String}{current}
-                            UNION ALL
-                            SELECT account_id, day, net, anchor FROM anchor_points
-                        )
-                        GROUP BY account_id, day
-                    )
-                )
-            )
-        )
-        WHERE day BETWEEN first_day AND last_day AND balance IS NOT NULL
-    )`
+// dayFlows is a 'day' row of affordabilityQuery: one account's booked
+// entries on one UK day. The debit sums are positive.
+type dayFlows struct {
+	account                                                           string
+	day                                                               insights.Date
+	net, income, committed, everyday, discretionary, gambling, debits insights.Amount
+	returned, entries                                                 uint64
+}
 
-// balancesQuery reads the end-of-day balances of endOfDayQuery. It
-// returns the number of days with a balance and the days on which any
-// account ended below zero. Its third column is the standard deviation of
-// the accounts' summed end-of-day balance within each month, averaged over
-// the window's months.
-const balancesQuery = endOfDayQuery + `,
-    days AS (
-        SELECT day, sum(balance) AS total, min(balance) AS lowest
-        FROM end_of_day
-        GROUP BY day
-    ),
-    months AS (
-        SELECT toStartOfMonth(day) AS month,
-            count() AS days,
-            countIf(lowest < 0) AS overdrawn,
-            stddevPop(toFloat64(total)) AS deviation
-        FROM days
-        GROUP BY month
-    )
-SELECT toUInt64(sum(days)), toUInt64(sum(overdrawn)), toFloat64(ifNotFinite(avg(deviation), 0))
-FROM months
-` + querySettings
+// anchor is an 'anchor' row of affordabilityQuery: an account's booked
+// balance at the end of a UK day.
+type anchor struct {
+	account string
+	day     insights.Date
+	balance insights.Amount
+}
 
 // affordability decides ClaimAffordability over the req.Months calendar
 // months that end with the last month completed before now in the
@@ -214,8 +142,8 @@ func (d *Deriver) affordability(ctx context.Context, customerID string, req insi
 // Affordability computes the customer's affordability figures over the
 // given number of calendar months (3, 6 or 12) that end with the last
 // month completed before now in the customer's zone. ok is false when the
-// stored data cannot support them (see affordability). Two queries run:
-// one for income and spending, one for end-of-day balances.
+// stored data cannot support them (see affordability). It runs one query,
+// affordabilityQuery, and computes the figures from its rows.
 func (d *Deriver) Affordability(ctx context.Context, customerID string, months int, now time.Time) (figures insights.AffordabilityFigures, ok bool, err error) {
 	if !affordabilityMonths[months] {
 		return figures, false, insights.Errorf(insights.ErrInvalid, "months: invalid value %d: want 3, 6 or 12", months)
@@ -235,122 +163,256 @@ func (d *Deriver) Affordability(ctx context.Context, customerID string, months i
 		LastMonth:  insights.DateOf(thisMonth.AddDate(0, -1, 0)),
 		Currency:   AffordabilityCurrency,
 	}
-	params := []store.Param{
-		store.P("customer", customerID),
-		store.P("currency", AffordabilityCurrency),
-		store.P("months", fmt.Sprint(months)),
-		store.P("first_day", figures.FirstMonth.String()),
-		store.P("last_day", insights.DateOf(thisMonth).AddDays(-1).String()),
+	lastDay := insights.DateOf(thisMonth).AddDays(-1)
+
+	// Step 2: read the day rows and the balance anchors.
+	days, anchors, err := d.affordabilityRows(ctx, strings.ReplaceAll(affordabilityQuery, "{current}", current),
+		store.P("customer", customerID), store.P("currency", AffordabilityCurrency))
+	if err != nil {
+		return figures, false, fmt.Errorf("affordability: read entries and balances: %w", err)
 	}
 
-	// Step 2: income and spending.
-	entries, firstBooked, err := d.flows(ctx, &figures, strings.ReplaceAll(flowsQuery, "{current}", current), params)
-	if err != nil {
-		return figures, false, fmt.Errorf("affordability: read income and spending: %w", err)
-	}
-	if entries == 0 || firstBooked.IsZero() || !firstBooked.Before(insights.DateOf(first.AddDate(0, 1, 0))) {
+	// Step 3: income and spending.
+	entries, firstBooked := flows(&figures, days, figures.FirstMonth, lastDay)
+	if entries == 0 || !firstBooked.Before(insights.DateOf(first.AddDate(0, 1, 0))) {
 		return figures, false, nil
 	}
 
-	// Step 3: end-of-day balances.
-	if err := d.balanceFigures(ctx, &figures, strings.ReplaceAll(balancesQuery, "{current}", current), params); err != nil {
-		return figures, false, fmt.Errorf("affordability: read end-of-day balances: %w", err)
-	}
+	// Step 4: end-of-day balances.
+	balanceFigures(&figures, endOfDay(days, anchors, figures.FirstMonth, lastDay))
 	return figures, true, nil
 }
 
-// flows fills the income and spending figures and returns the number of
-// entries in the window and the customer's earliest booking date.
-func (d *Deriver) flows(ctx context.Context, f *insights.AffordabilityFigures, query string, params []store.Param) (uint64, insights.Date, error) {
+// affordabilityRows runs query, an affordabilityQuery, and returns its day
+// rows and its anchors.
+func (d *Deriver) affordabilityRows(ctx context.Context, query string, params ...store.Param) ([]dayFlows, []anchor, error) {
 	rows, err := d.Engine.Query(ctx, query, params...)
 	if err != nil {
-		return 0, insights.Date{}, err
+		return nil, nil, err
 	}
 	defer rows.Close()
 
 	var (
-		income, committed, everyday, discretionary, gambling, debits, firstBooked string
-		returned, entries                                                         uint64
+		days    []dayFlows
+		anchors []anchor
 	)
-	if rows.Next() {
-		if err := rows.Scan(&income, &committed, &everyday, &discretionary, &gambling, &debits,
-			&returned, &entries, &firstBooked); err != nil {
-			return 0, insights.Date{}, err
+	for n := 0; rows.Next(); n++ {
+		var (
+			kind, account, day                                                string
+			net, income, committed, everyday, discretionary, gambling, debits string
+			returned, entries                                                 uint64
+		)
+		if err := rows.Scan(&kind, &account, &day, &net, &income, &committed, &everyday,
+			&discretionary, &gambling, &debits, &returned, &entries); err != nil {
+			return nil, nil, fmt.Errorf("row %d: %w", n, err)
+		}
+		date, err := insights.ParseDate(day)
+		if err != nil {
+			return nil, nil, fmt.Errorf("row %d: day: %w", n, err)
+		}
+		names := [...]string{"net", "income", "committed", "everyday", "discretionary", "gambling", "debits"}
+		texts := [...]string{net, income, committed, everyday, discretionary, gambling, debits}
+		var values [len(texts)]insights.Amount
+		for i, text := range texts {
+			if values[i], err = insights.ParseSignedAmount(text); err != nil {
+				return nil, nil, fmt.Errorf("row %d: %s: %w", n, names[i], err)
+			}
+		}
+
+		switch kind {
+		case "day":
+			days = append(days, dayFlows{account: account, day: date,
+				net: values[0], income: values[1], committed: values[2], everyday: values[3],
+				discretionary: values[4], gambling: values[5], debits: values[6],
+				returned: returned, entries: entries})
+		case "anchor":
+			anchors = append(anchors, anchor{account: account, day: date, balance: values[0]})
+		default:
+			return nil, nil, fmt.Errorf("row %d: unknown kind %q", n, kind)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, insights.Date{}, err
+		return nil, nil, err
 	}
-	if entries == 0 {
-		return 0, insights.Date{}, nil
-	}
-
-	amounts := []struct {
-		name  string
-		value string
-		dest  *insights.Amount
-	}{
-		{"net income", income, &f.NetIncome},
-		{"committed spending", committed, &f.Committed},
-		{"everyday spending", everyday, &f.Essential},
-		{"discretionary spending", discretionary, &f.Discretionary},
-	}
-	for _, a := range amounts {
-		if *a.dest, err = insights.ParseSignedAmount(a.value); err != nil {
-			return 0, insights.Date{}, fmt.Errorf("%s: %w", a.name, err)
-		}
-	}
-	gamblingTotal, err := insights.ParseSignedAmount(gambling)
-	if err != nil {
-		return 0, insights.Date{}, fmt.Errorf("gambling debits: %w", err)
-	}
-	debitTotal, err := insights.ParseSignedAmount(debits)
-	if err != nil {
-		return 0, insights.Date{}, fmt.Errorf("debits: %w", err)
-	}
-
-	f.Essential += f.Committed
-	f.Disposable = f.NetIncome - f.Essential
-	if debitTotal > 0 {
-		f.GamblingShare = float64(gamblingTotal) / float64(debitTotal)
-	}
-	f.ReturnedPayments = int(returned)
-
-	var first insights.Date
-	if firstBooked != "" {
-		if first, err = insights.ParseDate(firstBooked); err != nil {
-			return 0, insights.Date{}, fmt.Errorf("earliest booking date: %w", err)
-		}
-	}
-	return entries, first, nil
+	return days, anchors, nil
 }
 
-// balanceFigures fills the overdraft and volatility figures.
-func (d *Deriver) balanceFigures(ctx context.Context, f *insights.AffordabilityFigures, query string, params []store.Param) error {
-	rows, err := d.Engine.Query(ctx, query, params...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-
+// flows fills the income and spending figures from the day rows between
+// first and last, both included, as monthly averages truncated to
+// insights.AmountScale. It returns the number of entries in the window and
+// the earliest booking day of any row, zero when there is none.
+func flows(f *insights.AffordabilityFigures, days []dayFlows, first, last insights.Date) (uint64, insights.Date) {
 	var (
-		days, overdrawn uint64
-		deviation       float64
+		entries, returned  uint64
+		earliest           insights.Date
+		income, committed  insights.Amount
+		everyday, optional insights.Amount
+		gambling, debits   insights.Amount
 	)
-	if rows.Next() {
-		if err := rows.Scan(&days, &overdrawn, &deviation); err != nil {
-			return err
+	for _, r := range days {
+		if earliest.IsZero() || r.day.Before(earliest) {
+			earliest = r.day
+		}
+		if r.day.Before(first) || last.Before(r.day) {
+			continue
+		}
+		entries += r.entries
+		returned += r.returned
+		income += r.income
+		committed += r.committed
+		everyday += r.everyday
+		optional += r.discretionary
+		gambling += r.gambling
+		debits += r.debits
+	}
+	if entries == 0 {
+		return 0, earliest
+	}
+
+	months := insights.Amount(f.Months)
+	f.NetIncome = income / months
+	f.Committed = committed / months
+	f.Essential = everyday/months + f.Committed
+	f.Discretionary = optional / months
+	f.Disposable = f.NetIncome - f.Essential
+	if debits > 0 {
+		f.GamblingShare = float64(gambling) / float64(debits)
+	}
+	f.ReturnedPayments = int(returned)
+	return entries, earliest
+}
+
+// dayBalance is the customer's summed and lowest end-of-day balance over
+// their anchored accounts on one UK day.
+type dayBalance struct {
+	day           insights.Date
+	total, lowest insights.Amount
+}
+
+// endOfDay returns, for each day from first to last, the end-of-day
+// balances of the accounts that have an anchor, in day order. It returns
+// none when no account has one.
+//
+// Method: the stored booked balances are the anchors. running is an
+// account's cumulative sum of booked entries up to the end of a day, and
+// an anchor fixes offset = balance - running on its day. The end-of-day
+// balance of day D is running(D) plus the offset of the first anchor on or
+// after D, or of the latest anchor when none follows. With a ClosingBooked
+// for every day this is the bank's own daily balance. With one balance per
+// pull it is the running sum of the entries counted back from the latest
+// booked balance. Entries before the first day of the history do not
+// matter: a constant in running cancels out of running(D) + offset.
+func endOfDay(days []dayFlows, anchors []anchor, first, last insights.Date) []dayBalance {
+	byAccount := map[string][]anchor{}
+	for _, a := range anchors {
+		byAccount[a.account] = append(byAccount[a.account], a)
+	}
+	if len(byAccount) == 0 || last.Before(first) {
+		return nil
+	}
+	nets := map[string][]dayFlows{}
+	for _, r := range days {
+		if _, ok := byAccount[r.account]; ok {
+			nets[r.account] = append(nets[r.account], r)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return err
+
+	n := first.DaysUntil(last) + 1
+	out := make([]dayBalance, n)
+	for i := range out {
+		out[i].day = first.AddDays(i)
 	}
-	if days == 0 {
-		return nil
+	accounts := 0
+	for account, accountAnchors := range byAccount {
+		balances := accountBalances(nets[account], accountAnchors, first, n)
+		for i, b := range balances {
+			if accounts == 0 || b < out[i].lowest {
+				out[i].lowest = b
+			}
+			out[i].total += b
+		}
+		accounts++
+	}
+	return out
+}
+
+// accountBalances returns one account's end-of-day balances on the n days
+// from first, given its day rows and at least one anchor.
+func accountBalances(days []dayFlows, anchors []anchor, first insights.Date, n int) []insights.Amount {
+	slices.SortFunc(days, func(a, b dayFlows) int { return compareDays(a.day, b.day) })
+	slices.SortFunc(anchors, func(a, b anchor) int { return compareDays(a.day, b.day) })
+
+	// running returns the sum of the entries booked on or before day. The
+	// rows are sorted, so a binary search finds the prefix.
+	prefix := make([]insights.Amount, len(days)+1)
+	for i, r := range days {
+		prefix[i+1] = prefix[i] + r.net
+	}
+	running := func(day insights.Date) insights.Amount {
+		i, _ := slices.BinarySearchFunc(days, day, func(r dayFlows, d insights.Date) int {
+			if d.Before(r.day) {
+				return 1
+			}
+			return -1
+		})
+		return prefix[i]
+	}
+
+	offsets := make([]insights.Amount, len(anchors))
+	for i, a := range anchors {
+		offsets[i] = a.balance - running(a.day)
+	}
+	balances := make([]insights.Amount, n)
+	next := 0 // the first anchor on or after the day
+	for i := range balances {
+		day := first.AddDays(i)
+		for next < len(anchors) && anchors[next].day.Before(day) {
+			next++
+		}
+		offset := offsets[len(offsets)-1]
+		if next < len(anchors) {
+			offset = offsets[next]
+		}
+		balances[i] = running(day) + offset
+	}
+	return balances
+}
+
+// balanceFigures fills the overdraft and volatility figures from the
+// window's end-of-day balances. BalanceStdDev is the population standard
+// deviation of the summed balance within each calendar month, averaged
+// over the months.
+func balanceFigures(f *insights.AffordabilityFigures, days []dayBalance) {
+	if len(days) == 0 {
+		return
+	}
+
+	var (
+		deviations []float64
+		month      []float64
+	)
+	flush := func() {
+		if len(month) > 0 {
+			deviations = append(deviations, populationStdDev(month))
+			month = month[:0]
+		}
+	}
+	for i, d := range days {
+		if i > 0 && d.day.Month != days[i-1].day.Month {
+			flush()
+		}
+		month = append(month, float64(d.total)/math.Pow10(insights.AmountScale))
+		if d.lowest < 0 {
+			f.DaysInOverdraft++
+		}
+	}
+	flush()
+	var deviation float64
+	for _, v := range deviations {
+		deviation += v / float64(len(deviations))
 	}
 
 	f.BalancesKnown = true
-	f.DaysInOverdraft = int(overdrawn)
 	f.BalanceStdDev = insights.Amount(math.Round(deviation * math.Pow10(insights.AmountScale)))
 	scale := max(f.NetIncome, f.Essential+f.Discretionary)
 	switch {
@@ -361,8 +423,24 @@ func (d *Deriver) balanceFigures(ctx context.Context, f *insights.AffordabilityF
 		// compare the movement with, so it counts as volatile.
 		f.Volatility = math.Inf(1)
 	}
-	return nil
 }
+
+// populationStdDev returns the population standard deviation of values.
+func populationStdDev(values []float64) float64 {
+	var mean float64
+	for _, v := range values {
+		mean += v
+	}
+	mean /= float64(len(values))
+	var squares float64
+	for _, v := range values {
+		squares += (v - mean) * (v - mean)
+	}
+	return math.Sqrt(squares / float64(len(values)))
+}
+
+// compareDays orders a before b when a is the earlier day.
+func compareDays(a, b insights.Date) int { return b.DaysUntil(a) }
 
 // currentColumns caches, per database, whether transactions has the state
 // column that marks superseded and vanished pending entries.

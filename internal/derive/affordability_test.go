@@ -470,86 +470,23 @@ func checkOpening(t *testing.T, e store.Engine, customer string) {
 	}
 
 	// A window of one day: the day before the first entry.
-	filter, err := (&Deriver{Engine: e}).currentFilter(context.Background())
+	d := &Deriver{Engine: e}
+	filter, err := d.currentFilter(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	query := strings.ReplaceAll(endOfDayQuery, "{current}", filter) + `
-SELECT toString(sum(balance)) FROM end_of_day`
-	first := mustDate(t, labels.From).AddDays(-1).String()
-	rows, err := e.Query(context.Background(), query,
-		store.P("customer", customer), store.P("currency", "GBP"), store.P("first_day", first), store.P("last_day", first))
+	days, anchors, err := d.affordabilityRows(context.Background(), strings.ReplaceAll(affordabilityQuery, "{current}", filter),
+		store.P("customer", customer), store.P("currency", "GBP"))
 	if err != nil {
-		t.Fatalf("probe end-of-day balance: %v", err)
+		t.Fatalf("read affordability rows: %v", err)
 	}
-	defer rows.Close()
-	var got string
-	if rows.Next() {
-		if err := rows.Scan(&got); err != nil {
-			t.Fatal(err)
-		}
+	first := mustDate(t, labels.From).AddDays(-1)
+	balances := endOfDay(days, anchors, first, first)
+	if len(balances) != 1 {
+		t.Fatalf("%s: %d end-of-day balances for one day, want 1", customer, len(balances))
 	}
-	gotAmount, err := insights.ParseSignedAmount(got)
-	if err != nil {
-		t.Fatalf("probe returned %q: %v", got, err)
-	}
+	gotAmount := balances[0].total
 	if want := mustAmount(t, labels.Accounts[0].OpeningBalance); gotAmount != want {
 		t.Errorf("%s: end-of-day balance on %s = %s, want the opening balance %s", customer, first, gotAmount, want)
 	}
-}
-
-// BenchmarkAffordability derives all affordability figures of one customer
-// with two years of history while 2,000,000 booked entries of 1,000
-// customers are stored: 2,000 entries per customer over 730 days.
-func BenchmarkAffordability(b *testing.B) {
-	ctx := context.Background()
-	e := benchSetup(b)
-	const customers = 1000
-	d := &Deriver{Engine: e}
-	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	for i := 0; b.Loop(); i++ {
-		f, ok, err := d.Affordability(ctx, "c"+strconv.Itoa(i%customers), 12, now)
-		if err != nil || !ok || !f.BalancesKnown {
-			b.Fatalf("Affordability: %v (available %v, balances known %v)", err, ok, f.BalancesKnown)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
-}
-
-func benchSetup(b *testing.B) store.Engine {
-	ctx := context.Background()
-	e := storetest.New(b)
-	const customers, entries = 1000, 2_000_000
-
-	// Each customer's entries cycle through ten categories, an income
-	// credit among them, and spread evenly from 1 December 2024.
-	insert := `INSERT INTO transactions (customer_id, account_id, transaction_key, transaction_id, status,
-    booking_time, booking_date, amount, currency, description, counterparty, category, category_rule,
-    content_hash, source, ingested_at)
-SELECT customer, 'acc-1', toString(number), toString(number), 'booked',
-       toDateTime64(day, 3, 'UTC'), day,
-       if(startsWith(category, 'income.'), toDecimal64(1500, 5), toDecimal64(-(number % 97 + 1), 5)),
-       'GBP', 'BENCH ENTRY', 'BENCH PAYEE', category, 'bench', '', 'bench', now64(3, 'UTC')
-FROM (
-    SELECT number,
-        concat('c', toString(number % {customers:UInt64})) AS customer,
-        toDate32('2024-12-01') + toInt32(intDiv(intDiv(number, {customers:UInt64}) * 730, {per_customer:UInt64})) AS day,
-        ['income.salary', 'housing.rent', 'groceries', 'transport', 'eating_out', 'gambling', 'utilities',
-         'shopping', 'transfer', 'returned_payment'][number % 10 + 1] AS category
-    FROM numbers({entries:UInt64})
-)`
-	err := e.Exec(ctx, insert, store.P("customers", strconv.Itoa(customers)),
-		store.P("per_customer", strconv.Itoa(entries/customers)), store.P("entries", strconv.Itoa(entries)))
-	if err != nil {
-		b.Fatalf("insert entries: %v", err)
-	}
-	err = e.Exec(ctx, `INSERT INTO balances (customer_id, account_id, type, amount, currency, as_of, credit_line_included, credit_line, content_hash, source, ingested_at)
-SELECT concat('c', toString(number)), 'acc-1', 'ClosingBooked', toDecimal64(1000, 5), 'GBP',
-       toDateTime64('2026-11-30 23:59:59', 3, 'UTC'), false, toDecimal64(0, 5), '', 'bench', now64(3, 'UTC')
-FROM numbers({customers:UInt64})`, store.P("customers", strconv.Itoa(customers)))
-	if err != nil {
-		b.Fatalf("insert balances: %v", err)
-	}
-
-	return e
 }

@@ -1,8 +1,8 @@
 // Package derive computes insights and claim values from a customer's
-// stored data. It detects income streams in booked transactions and
-// decides age, funds, address, next-salary and affordability claims. Only the derived
-// values leave it, and its errors and logs carry customer IDs and counts,
-// never personal values.
+// stored data. It detects income streams and committed outgoings in booked
+// transactions and decides age, funds, address, next-salary and
+// affordability claims. Only the derived values leave it, and its errors
+// and logs carry customer IDs and counts, never personal values.
 package derive
 
 import (
