@@ -1,7 +1,7 @@
 package bank
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,25 +37,42 @@ type record struct {
 	fields    map[string]json.RawMessage
 }
 
-// transaction is a record with the values that filtering, ordering and
-// booking need.
+// transaction is one entry of transactions.ndjson with the values that
+// filtering, ordering and booking need. It keeps the Transaction object as
+// JSON text, not decoded field by field: at 1M transactions the field maps
+// took 1,450 MiB and the text takes 690 MiB. Serving a page decodes only
+// the entries of that page.
 type transaction struct {
-	record
-	id      string
-	status  insights.TransactionStatus
-	credit  bool
-	booking time.Time // BookingDateTime in UTC
-	seq     int       // position in the data file, the last sort key
-	line    int       // 1-based line in transactions.ndjson, for load errors
+	accountID string
+	raw       json.RawMessage // the Transaction object
+	id        string
+	status    insights.TransactionStatus
+	credit    bool
+	booking   time.Time // BookingDateTime in UTC
+	seq       int       // position in the data file, the last sort key
+	line      int       // 1-based line in transactions.ndjson, for load errors
+}
+
+// fields decodes the Transaction object into a new map that the caller
+// may change.
+func (t *transaction) fields() (map[string]json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(t.raw, &fields); err != nil {
+		return nil, fmt.Errorf("decode stored transaction %d: %w", t.seq, err)
+	}
+	return fields, nil
 }
 
 // customer holds one demo customer's data, read from DataDir/<id>/.
 type customer struct {
-	id                string
-	accounts          []record
-	balances          []record
-	parties           []record
-	transactions      []*transaction // ordered by booking time, TransactionId, seq
+	id           string
+	accounts     []record
+	balances     []record
+	parties      []record
+	transactions []*transaction // ordered by booking time, TransactionId, seq
+	// byAccount indexes transactions by AccountId, "" for all accounts;
+	// indexTransactions rebuilds it whenever transactions change.
+	byAccount         map[string]*transactionIndex
 	directDebits      []record
 	standingOrders    []record
 	scheduledPayments []record
@@ -136,6 +153,7 @@ func loadCustomer(dir, id string, now func() time.Time) (*customer, error) {
 		return nil, err
 	}
 	sortTransactions(c.transactions)
+	c.indexTransactions()
 	return c, nil
 }
 
@@ -227,46 +245,68 @@ func splitEnvelope(path string, data []byte, resource string, required bool) ([]
 	return recs, nil
 }
 
+// maxLineSize is the longest line transactions.ndjson may hold, in bytes.
+// A transaction with every optional OBIE field is a few kilobytes.
+const maxLineSize = 16 << 20
+
 // readTransactions validates an NDJSON file of {"Transaction": {...}} lines
-// and returns its transactions.
+// and returns its transactions. It reads line by line, so loading holds
+// one line at a time besides the transactions kept. Every problem of the
+// file is returned, each with its line number.
 func readTransactions(dec obie.Decoder, path string) ([]*transaction, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	payload, err := dec.DecodeNDJSON(path, data)
-	if err != nil {
-		return nil, err
-	}
-	if len(payload.Accounts)+len(payload.Balances)+len(payload.Parties) > 0 {
-		return nil, fmt.Errorf("%s: invalid record: want only {\"Transaction\": ...} lines", path)
-	}
+	defer f.Close()
 
-	// The decoder has validated every line, so each non-blank line is one
-	// valid transaction, in the order of payload.Transactions.
+	lines := dec.NewLineDecoder(path)
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(make([]byte, 64<<10), maxLineSize)
 	var out []*transaction
-	for i, line := range bytes.Split(data, []byte("\n")) {
-		if len(bytes.TrimSpace(line)) == 0 {
+	var payload obie.Payload
+	otherResource := false
+	for lineNo := 1; scanner.Scan(); lineNo++ {
+		payload = obie.Payload{Transactions: payload.Transactions[:0]}
+		if !lines.Decode(lineNo, scanner.Bytes(), &payload) || lines.Errors.Len() > 0 {
 			continue
 		}
+		if len(payload.Accounts)+len(payload.Balances)+len(payload.Parties) > 0 {
+			otherResource = true
+			continue
+		}
+		if len(payload.Transactions) == 0 {
+			continue // a blank line
+		}
+
+		// The decoder has validated the line, so it is one object whose
+		// only member is the Transaction.
 		var obj struct {
-			Transaction map[string]json.RawMessage `json:"Transaction"`
+			Transaction json.RawMessage `json:"Transaction"`
 		}
-		if err := json.Unmarshal(line, &obj); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		if err := json.Unmarshal(scanner.Bytes(), &obj); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, lineNo, err)
 		}
-		typed := payload.Transactions[len(out)]
-		t, err := newTransaction(obj.Transaction, typed, len(out))
+		t, err := newTransaction(obj.Transaction, payload.Transactions[0], len(out))
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+			return nil, fmt.Errorf("%s:%d: %w", path, lineNo, err)
 		}
-		t.line = i + 1
+		t.line = lineNo
 		out = append(out, t)
+	}
+	if err := scanner.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w (lines may hold at most %d bytes)", path, err, maxLineSize)
+	}
+	if err := lines.Errors.Err(); err != nil {
+		return nil, err
+	}
+	if otherResource {
+		return nil, fmt.Errorf("%s: invalid record: want only {\"Transaction\": ...} lines", path)
 	}
 	return out, nil
 }
 
-func newTransaction(fields map[string]json.RawMessage, typed obie.Transaction, seq int) (*transaction, error) {
+func newTransaction(raw json.RawMessage, typed obie.Transaction, seq int) (*transaction, error) {
 	booking, err := obie.ParseDateTime(typed.BookingDateTime, obie.London)
 	if err != nil {
 		return nil, fmt.Errorf("$.Transaction.BookingDateTime: %w", err)
@@ -276,12 +316,13 @@ func newTransaction(fields map[string]json.RawMessage, typed obie.Transaction, s
 		return nil, fmt.Errorf("$.Transaction.Status: unknown code")
 	}
 	return &transaction{
-		record:  record{accountID: typed.AccountID, fields: fields},
-		id:      typed.TransactionID,
-		status:  status,
-		credit:  typed.CreditDebitIndicator == obie.Credit,
-		booking: booking,
-		seq:     seq,
+		accountID: typed.AccountID,
+		raw:       raw,
+		id:        typed.TransactionID,
+		status:    status,
+		credit:    typed.CreditDebitIndicator == obie.Credit,
+		booking:   booking,
+		seq:       seq,
 	}, nil
 }
 

@@ -66,3 +66,11 @@ func writeUnauthorized(w http.ResponseWriter, reason string) {
 	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+reason+`"`)
 	writeError(w, http.StatusUnauthorized, "Unauthorized.", obError{ErrorCode: codeHeaderInvalid, Message: reason, Path: "Authorization"})
 }
+
+// unexpected logs err, a fault of the bank's own data, and returns a 500
+// whose body carries none of its text.
+func (b *Bank) unexpected(err error) *apiError {
+	b.log.Error("serve read failed", "error", err)
+	return &apiError{status: http.StatusInternalServerError, message: "Internal error.",
+		errs: []obError{{ErrorCode: codeUnexpectedError, Message: "the bank could not read its stored data"}}}
+}

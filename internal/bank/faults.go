@@ -255,8 +255,9 @@ func (b *Bank) handleAdvance(w http.ResponseWriter, r *http.Request) {
 	b.mu.Lock()
 	c, ok := b.customers[req.Customer]
 	var res advanceResult
+	var err error
 	if ok {
-		res = advance(c)
+		res, err = advance(c)
 	}
 	b.mu.Unlock()
 
@@ -264,12 +265,18 @@ func (b *Bank) handleAdvance(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "customer names no demo customer")
 		return
 	}
+	if err != nil {
+		b.log.Error("advance pending entries failed", "error", err)
+		writeAdminError(w, http.StatusInternalServerError, "advance failed: a stored transaction could not be rebooked; see the bank log")
+		return
+	}
 	b.log.Info("pending entries advanced", "booked", len(res.Booked), "vanished", len(res.Vanished))
 	writeJSON(w, http.StatusOK, res)
 }
 
-// advance books c's pending entries in place; see handleAdvance.
-func advance(c *customer) advanceResult {
+// advance books c's pending entries in place; see handleAdvance. On an
+// error c is left unchanged.
+func advance(c *customer) (advanceResult, error) {
 	res := advanceResult{Customer: c.id, Booked: []bookedEntry{}, Vanished: []string{}}
 	var pending []*transaction
 	for _, t := range c.transactions {
@@ -278,7 +285,7 @@ func advance(c *customer) advanceResult {
 		}
 	}
 	if len(pending) == 0 {
-		return res
+		return res, nil
 	}
 	slices.SortStableFunc(pending, func(a, b *transaction) int {
 		if a.id != b.id {
@@ -287,47 +294,73 @@ func advance(c *customer) advanceResult {
 		return a.seq - b.seq
 	})
 
+	// Build every booked version before changing anything.
+	booked := make([]json.RawMessage, len(pending)-1)
+	for i, t := range pending[1:] {
+		raw, err := bookedRaw(t)
+		if err != nil {
+			return res, err
+		}
+		booked[i] = raw
+	}
+
 	vanished := pending[0]
 	c.transactions = slices.DeleteFunc(c.transactions, func(t *transaction) bool { return t == vanished })
 	res.Vanished = append(res.Vanished, vanished.id)
 
-	for _, t := range pending[1:] {
+	for i, t := range pending[1:] {
 		old := t.id
-		book(t)
+		book(t, booked[i])
 		res.Booked = append(res.Booked, bookedEntry{PendingTransactionID: old, BookedTransactionID: t.id})
 	}
 	sortTransactions(c.transactions)
-	return res
+	c.indexTransactions()
+	return res, nil
 }
 
-// book turns a pending entry into its booked version. It gets a new
-// TransactionId, the old one with "-B" and a hash, because ASPSPs often
-// assign a new id on booking. Status becomes Booked (BOOK for a v4.0 PDNG),
-// and BookingDateTime and ValueDateTime move one day later.
-func book(t *transaction) {
+// book turns a pending entry into its booked version, whose Transaction
+// object bookedRaw returned.
+func book(t *transaction, raw json.RawMessage) {
+	t.id = bookedID(t)
+	t.status = insights.StatusBooked
+	t.booking = bookedTime(t)
+	t.raw = raw
+}
+
+// bookedRaw returns the Transaction object of t's booked version. It gets
+// a new TransactionId, the old one with "-B" and a hash, because ASPSPs
+// often assign a new id on booking. Status becomes Booked (BOOK for a v4.0
+// PDNG), and BookingDateTime and ValueDateTime move one day later.
+func bookedRaw(t *transaction) (json.RawMessage, error) {
+	fields, err := t.fields()
+	if err != nil {
+		return nil, err
+	}
+	status := "Booked"
+	if bytes.Equal(fields["Status"], []byte(`"PDNG"`)) {
+		status = "BOOK"
+	}
+	fields["TransactionId"], _ = json.Marshal(bookedID(t))
+	fields["Status"], _ = json.Marshal(status)
+	fields["BookingDateTime"], _ = json.Marshal(formatTime(bookedTime(t)))
+	fields["ValueDateTime"] = fields["BookingDateTime"]
+	if _, ok := fields["TransactionMutability"]; ok {
+		fields["TransactionMutability"], _ = json.Marshal("Immutable")
+	}
+	raw, err := json.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("encode booked transaction %d: %w", t.seq, err)
+	}
+	return raw, nil
+}
+
+func bookedID(t *transaction) string {
 	base := t.id
 	if base == "" {
 		base = "seq" + strconv.Itoa(t.seq)
 	}
 	sum := sha256.Sum256([]byte(base))
-	t.id = base + "-B" + hex.EncodeToString(sum[:4])
-	t.status = insights.StatusBooked
-	t.booking = t.booking.Add(24 * time.Hour)
-
-	status := "Booked"
-	if bytes.Equal(t.fields["Status"], []byte(`"PDNG"`)) {
-		status = "BOOK"
-	}
-	fields := make(map[string]json.RawMessage, len(t.fields)+1)
-	for k, v := range t.fields {
-		fields[k] = v
-	}
-	fields["TransactionId"], _ = json.Marshal(t.id)
-	fields["Status"], _ = json.Marshal(status)
-	fields["BookingDateTime"], _ = json.Marshal(formatTime(t.booking))
-	fields["ValueDateTime"] = fields["BookingDateTime"]
-	if _, ok := fields["TransactionMutability"]; ok {
-		fields["TransactionMutability"], _ = json.Marshal("Immutable")
-	}
-	t.fields = fields
+	return base + "-B" + hex.EncodeToString(sum[:4])
 }
+
+func bookedTime(t *transaction) time.Time { return t.booking.Add(24 * time.Hour) }

@@ -25,39 +25,44 @@ type envelope struct {
 // to the ASPSP, and clients must follow Links.Next as given.
 const pageParam = "page"
 
-// writeResult sends res in an OBIE envelope. Arrays are paged by
-// Options.PageSize; the filters of the request stay in every link.
-func (b *Bank) writeResult(w http.ResponseWriter, r *http.Request, res *result) {
+// pageLocked builds the OBIE envelope of res for the page that r
+// requests. Arrays are paged by Options.PageSize, and the filters of the
+// request stay in every link. Only the records of that page are copied, so
+// a page costs the same however many pages the read has. The caller holds
+// Bank.mu.
+func (b *Bank) pageLocked(r *http.Request, res *result) (*envelope, *apiError) {
 	self := absoluteURL(r, r.URL.RequestURI())
-	env := envelope{Links: links{Self: self}, Meta: map[string]any{}}
+	env := &envelope{Links: links{Self: self}, Meta: map[string]any{}}
 	for k, v := range res.meta {
 		env.Meta[k] = v
 	}
 
 	if res.single {
-		env.Data = map[string]any{res.resource: res.items[0]}
+		items, err := res.copyRange(0, 1)
+		if err != nil {
+			return nil, b.unexpected(err)
+		}
+		env.Data = map[string]any{res.resource: items[0]}
 		env.Meta["TotalPages"] = 1
-		writeJSON(w, http.StatusOK, env)
-		return
+		return env, nil
 	}
 
 	size := b.opts.PageSize
-	total := max(1, (len(res.items)+size-1)/size)
+	count := res.count()
+	total := max(1, (count+size-1)/size)
 	page := 1
 	if v := r.URL.Query().Get(pageParam); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > total {
-			apiErr := badQuery(pageParam, "page must be a whole number from 1 to "+strconv.Itoa(total))
-			writeError(w, apiErr.status, apiErr.message, apiErr.errs...)
-			return
+			return nil, badQuery(pageParam, "page must be a whole number from 1 to "+strconv.Itoa(total))
 		}
 		page = n
 	}
 
-	start := (page - 1) * size
-	items := res.items[start:min(start+size, len(res.items))]
-	if items == nil {
-		items = []map[string]json.RawMessage{}
+	start := min((page-1)*size, count)
+	items, err := res.copyRange(start, min(start+size, count))
+	if err != nil {
+		return nil, b.unexpected(err)
 	}
 	env.Meta["TotalPages"] = total
 	env.Links.First = pageURL(r, 1)
@@ -83,7 +88,7 @@ func (b *Bank) writeResult(w http.ResponseWriter, r *http.Request, res *result) 
 		}
 	}
 	env.Data = map[string]any{res.resource: items}
-	writeJSON(w, http.StatusOK, env)
+	return env, nil
 }
 
 // pageURL returns the absolute URL of page n of the request's resource,

@@ -10,7 +10,8 @@ import (
 )
 
 // readGrant is the scope of an AISP read: the consent and its customer.
-// Handlers run with Bank.mu held and must copy what they return.
+// Handlers run with Bank.mu held and return stored records, which
+// pageLocked copies before the lock is released.
 type readGrant struct {
 	consent  *consent
 	customer *customer
@@ -18,13 +19,57 @@ type readGrant struct {
 
 // result is the Data of a read: the records of one resource, served as an
 // array and paged, or as a single object when single is set (Party of
-// GET /party).
+// GET /party). A handler returns the stored records without copying them.
+// pageLocked copies only the records of the requested page, so serving a
+// page costs its own size and not the size of the whole read.
 type result struct {
 	resource string
-	items    []map[string]json.RawMessage
-	single   bool
+	records  []record
+	// transactions, when set, is served instead of records: the entries a
+	// transaction read selected, in booking order.
+	transactions []*transaction
+	// drop lists the fields left out of every served record, such as the
+	// Detail-only ones without a Detail permission.
+	drop []string
+	// edit, when set, changes each served copy, such as masking PANs.
+	edit   func(fields map[string]json.RawMessage)
+	single bool
 	// meta holds extra Meta members such as FirstAvailableDateTime.
 	meta map[string]any
+}
+
+// count returns the number of records the read selected.
+func (res *result) count() int {
+	if res.transactions != nil {
+		return len(res.transactions)
+	}
+	return len(res.records)
+}
+
+// copyRange copies the records from index start up to end, leaving out
+// the fields in drop and applying edit. The caller holds Bank.mu, because
+// handleAdvance rewrites stored transactions.
+func (res *result) copyRange(start, end int) ([]map[string]json.RawMessage, error) {
+	out := make([]map[string]json.RawMessage, 0, end-start)
+	for i := start; i < end; i++ {
+		var fields map[string]json.RawMessage
+		if res.transactions != nil {
+			var err error
+			if fields, err = res.transactions[i].fields(); err != nil {
+				return nil, err
+			}
+		} else {
+			fields = maps.Clone(res.records[i].fields)
+		}
+		for _, f := range res.drop {
+			delete(fields, f)
+		}
+		if res.edit != nil {
+			res.edit(fields)
+		}
+		out = append(out, fields)
+	}
+	return out, nil
 }
 
 // apiError is a refusal a read handler returns.
@@ -77,6 +122,10 @@ func (b *Bank) aisp(rt resourceRoute) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b.mu.Lock()
 		res, apiErr := b.authoriseReadLocked(r, rt)
+		var env *envelope
+		if apiErr == nil {
+			env, apiErr = b.pageLocked(r, res)
+		}
 		b.mu.Unlock()
 
 		if apiErr != nil {
@@ -88,7 +137,7 @@ func (b *Bank) aisp(rt resourceRoute) http.HandlerFunc {
 			writeError(w, apiErr.status, apiErr.message, apiErr.errs...)
 			return
 		}
-		b.writeResult(w, r, res)
+		writeJSON(w, http.StatusOK, env)
 	}
 }
 
@@ -134,20 +183,6 @@ func (g readGrant) filterAccount(r *http.Request, recs []record) ([]record, *api
 	return out, nil
 }
 
-// copyRecords copies each record's field map and deletes the fields in
-// drop, so the result can be changed without touching stored data.
-func copyRecords(recs []record, drop ...string) []map[string]json.RawMessage {
-	out := make([]map[string]json.RawMessage, 0, len(recs))
-	for _, rec := range recs {
-		fields := maps.Clone(rec.fields)
-		for _, f := range drop {
-			delete(fields, f)
-		}
-		out = append(out, fields)
-	}
-	return out
-}
-
 // Fields that OBIE v3.1 returns only under a Detail permission.
 var (
 	accountDetailFields     = []string{"Account", "Servicer"}
@@ -164,18 +199,14 @@ func (b *Bank) readAccounts(r *http.Request, g readGrant) (*result, *apiError) {
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	var items []map[string]json.RawMessage
-	if g.consent.has(permAccountsDetail) {
-		items = copyRecords(recs)
-	} else {
-		items = copyRecords(recs, accountDetailFields...)
+	res := &result{resource: "Account", records: recs}
+	if !g.consent.has(permAccountsDetail) {
+		res.drop = accountDetailFields
 	}
 	if !g.consent.has(permPAN) {
-		for _, it := range items {
-			maskAccountPANs(it)
-		}
+		res.edit = maskAccountPANs
 	}
-	return &result{resource: "Account", items: items}, nil
+	return res, nil
 }
 
 func (b *Bank) readBalances(r *http.Request, g readGrant) (*result, *apiError) {
@@ -183,7 +214,7 @@ func (b *Bank) readBalances(r *http.Request, g readGrant) (*result, *apiError) {
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	return &result{resource: "Balance", items: copyRecords(recs)}, nil
+	return &result{resource: "Balance", records: recs}, nil
 }
 
 // readPartyPSU serves GET /party: the customer who authorised the consent,
@@ -208,14 +239,14 @@ func firstParty(g readGrant) (*result, *apiError) {
 	if len(g.customer.parties) == 0 {
 		return nil, &apiError{status: http.StatusNotFound, message: "Party not found.", errs: []obError{{ErrorCode: codeResourceNotFound, Message: "no party found for this customer"}}}
 	}
-	return &result{resource: "Party", items: copyRecords(g.customer.parties[:1]), single: true}, nil
+	return &result{resource: "Party", records: g.customer.parties[:1], single: true}, nil
 }
 
 func (b *Bank) readAccountParties(r *http.Request, g readGrant) (*result, *apiError) {
 	if _, apiErr := g.filterAccount(r, nil); apiErr != nil {
 		return nil, apiErr
 	}
-	return &result{resource: "Party", items: copyRecords(g.customer.parties)}, nil
+	return &result{resource: "Party", records: g.customer.parties}, nil
 }
 
 func (b *Bank) readDirectDebits(r *http.Request, g readGrant) (*result, *apiError) {
@@ -223,7 +254,7 @@ func (b *Bank) readDirectDebits(r *http.Request, g readGrant) (*result, *apiErro
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	return &result{resource: "DirectDebit", items: copyRecords(recs)}, nil
+	return &result{resource: "DirectDebit", records: recs}, nil
 }
 
 func (b *Bank) readStandingOrders(r *http.Request, g readGrant) (*result, *apiError) {
@@ -231,7 +262,7 @@ func (b *Bank) readStandingOrders(r *http.Request, g readGrant) (*result, *apiEr
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	return &result{resource: "StandingOrder", items: detailOrBasic(recs, g.consent.has(permStandingOrdersDetail))}, nil
+	return detailOrBasic("StandingOrder", recs, g.consent.has(permStandingOrdersDetail)), nil
 }
 
 func (b *Bank) readScheduledPayments(r *http.Request, g readGrant) (*result, *apiError) {
@@ -239,14 +270,17 @@ func (b *Bank) readScheduledPayments(r *http.Request, g readGrant) (*result, *ap
 	if apiErr != nil {
 		return nil, apiErr
 	}
-	return &result{resource: "ScheduledPayment", items: detailOrBasic(recs, g.consent.has(permScheduledPaymentsDetail))}, nil
+	return detailOrBasic("ScheduledPayment", recs, g.consent.has(permScheduledPaymentsDetail)), nil
 }
 
-func detailOrBasic(recs []record, detail bool) []map[string]json.RawMessage {
-	if detail {
-		return copyRecords(recs)
+// detailOrBasic serves recs whole under the Detail permission, and
+// without the creditor's agent and account otherwise.
+func detailOrBasic(resource string, recs []record, detail bool) *result {
+	res := &result{resource: resource, records: recs}
+	if !detail {
+		res.drop = creditorDetailFields
 	}
-	return copyRecords(recs, creditorDetailFields...)
+	return res
 }
 
 // maskAccountPANs masks card numbers in an account's Account[] identifiers:

@@ -1,9 +1,9 @@
 package bank
 
 import (
-	"encoding/json"
 	"net/http"
 	"regexp"
+	"sort"
 	"time"
 
 	"github.com/openbanking-insights/insights/internal/obie"
@@ -35,43 +35,79 @@ func (b *Bank) readTransactions(r *http.Request, g readGrant) (*result, *apiErro
 		to = g.consent.txTo
 	}
 
-	accountID := r.PathValue("AccountId")
-	credits := g.consent.has(permTransactionsCredits)
-	debits := g.consent.has(permTransactionsDebits)
-	var picked []record
-	var first, last time.Time
-	for _, t := range g.customer.transactions {
-		if accountID != "" && t.accountID != accountID {
-			continue
-		}
-		if (t.credit && !credits) || (!t.credit && !debits) {
-			continue
-		}
-		if first.IsZero() {
-			first = t.booking
-		}
-		last = t.booking
-		if (from != nil && t.booking.Before(*from)) || (to != nil && t.booking.After(*to)) {
-			continue
-		}
-		picked = append(picked, t.record)
+	// The index lists are in booking order, so the entries within the
+	// bounds are one run of them, found by binary search.
+	entries := g.customer.byAccount[r.PathValue("AccountId")].direction(
+		g.consent.has(permTransactionsCredits), g.consent.has(permTransactionsDebits))
+	lo := 0
+	if from != nil {
+		lo = sort.Search(len(entries), func(i int) bool { return !entries[i].booking.Before(*from) })
+	}
+	hi := len(entries)
+	if to != nil {
+		hi = sort.Search(len(entries), func(i int) bool { return entries[i].booking.After(*to) })
 	}
 
-	var items []map[string]json.RawMessage
-	if g.consent.has(permTransactionsDetail) {
-		items = copyRecords(picked)
-	} else {
-		items = copyRecords(picked, transactionDetailFields...)
+	res := &result{resource: "Transaction", transactions: entries[lo:max(lo, hi)], meta: map[string]any{}}
+	if !g.consent.has(permTransactionsDetail) {
+		res.drop = transactionDetailFields
 	}
-	res := &result{resource: "Transaction", items: items, meta: map[string]any{}}
 	// Meta.FirstAvailableDateTime and LastAvailableDateTime tell the TPP
 	// how far the data reaches, so an empty page is not read as "no
 	// transactions".
-	if !first.IsZero() {
-		res.meta["FirstAvailableDateTime"] = formatTime(first)
-		res.meta["LastAvailableDateTime"] = formatTime(last)
+	if len(entries) > 0 {
+		res.meta["FirstAvailableDateTime"] = formatTime(entries[0].booking)
+		res.meta["LastAvailableDateTime"] = formatTime(entries[len(entries)-1].booking)
 	}
 	return res, nil
+}
+
+// transactionIndex holds the transactions of one account, or of all the
+// customer's accounts, in the order of customer.transactions: all of them,
+// the credits and the debits.
+type transactionIndex struct {
+	all, credits, debits []*transaction
+}
+
+// direction returns the entries in the directions a consent allows; a nil
+// index, an account without transactions, holds none.
+func (x *transactionIndex) direction(credits, debits bool) []*transaction {
+	switch {
+	case x == nil:
+		return nil
+	case credits && debits:
+		return x.all
+	case credits:
+		return x.credits
+	case debits:
+		return x.debits
+	}
+	return nil
+}
+
+// indexTransactions builds c.byAccount from c.transactions, which must be
+// sorted. The key "" holds the entries of every account.
+func (c *customer) indexTransactions() {
+	all := &transactionIndex{}
+	c.byAccount = map[string]*transactionIndex{"": all}
+	for _, t := range c.transactions {
+		account := c.byAccount[t.accountID]
+		if account == nil {
+			account = &transactionIndex{}
+			c.byAccount[t.accountID] = account
+		}
+		all.add(t)
+		account.add(t)
+	}
+}
+
+func (x *transactionIndex) add(t *transaction) {
+	x.all = append(x.all, t)
+	if t.credit {
+		x.credits = append(x.credits, t)
+	} else {
+		x.debits = append(x.debits, t)
+	}
 }
 
 // bookingBounds parses fromBookingDateTime and toBookingDateTime. See the
