@@ -222,7 +222,7 @@ func (m *Main) linkDemoCustomer(ctx context.Context, customer string) error {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("authorise at the demo bank: callback answered %s", resp.Status)
+		return fmt.Errorf("authorise at the demo bank: callback returned %s", resp.Status)
 	}
 	return nil
 }

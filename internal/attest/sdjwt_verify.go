@@ -253,6 +253,9 @@ func parseTypedHeader(segment, typ string, needKeyID bool) (Header, error) {
 	if err != nil {
 		return Header{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
 	}
+	// RFC 7515 section 4.1.11: a recipient must reject a JWS whose "crit"
+	// lists an extension it does not understand, and this code understands
+	// none (such as "b64" of RFC 7797).
 	if _, ok := members["crit"]; ok {
 		return Header{}, fmt.Errorf("%w: header: \"crit\" extensions are not supported", ErrMalformed)
 	}
@@ -278,6 +281,8 @@ func parseTypedHeader(segment, typ string, needKeyID bool) (Header, error) {
 	if !acceptedAlgorithms[h.Algorithm] {
 		return Header{}, fmt.Errorf("%w: alg %q; want ES256 or EdDSA", ErrAlgorithm, h.Algorithm)
 	}
+	// RFC 8725 section 3.11: a distinct "typ" keeps another kind of JWT
+	// signed by the same key from being accepted as this one.
 	if !strings.EqualFold(h.Type, typ) {
 		return Header{}, fmt.Errorf("%w: header: typ %q; want %q", ErrMalformed, h.Type, typ)
 	}

@@ -201,34 +201,9 @@ func VerifyStatusListToken(ctx context.Context, token string, keys jwk.Set, uri 
 // parseStatusListHeader decodes the protected header of a Status List
 // Token, with the same rules as parseHeader but the typ "statuslist+jwt".
 func parseStatusListHeader(segment string) (Header, error) {
-	data, err := decodeSegment(segment)
+	h, err := parseTypedHeader(segment, StatusListTokenType, true)
 	if err != nil {
-		return Header{}, fmt.Errorf("status list token: %w: header segment: %v", ErrMalformed, err)
-	}
-	members, err := decodeObject(data)
-	if err != nil {
-		return Header{}, fmt.Errorf("status list token: %w: header: %v", ErrMalformed, err)
-	}
-	if _, ok := members["crit"]; ok {
-		return Header{}, fmt.Errorf("status list token: %w: header: \"crit\" extensions are not supported", ErrMalformed)
-	}
-
-	var h Header
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"alg", &h.Algorithm}, {"kid", &h.KeyID}, {"typ", &h.Type}} {
-		if err := json.Unmarshal(members[f.name], f.dst); err != nil || *f.dst == "" {
-			return Header{}, fmt.Errorf("status list token: %w: header: %q is missing or not a non-empty string", ErrMalformed, f.name)
-		}
-	}
-	if !acceptedAlgorithms[h.Algorithm] {
-		return Header{}, fmt.Errorf("status list token: %w: alg %q; want ES256 or EdDSA", ErrAlgorithm, h.Algorithm)
-	}
-	// A distinct typ (RFC 8725 section 3.11) keeps a token of another kind,
-	// signed by the same key, from passing as a status list.
-	if !strings.EqualFold(h.Type, StatusListTokenType) {
-		return Header{}, fmt.Errorf("status list token: %w: header: typ %q; want %q", ErrMalformed, h.Type, StatusListTokenType)
+		return Header{}, fmt.Errorf("status list token: %w", err)
 	}
 	return h, nil
 }

@@ -158,48 +158,9 @@ func decodeSegment(segment string) ([]byte, error) {
 	return data, nil
 }
 
-// parseHeader decodes and checks the protected header.
+// parseHeader decodes and checks the protected header of a token.
 func parseHeader(segment string) (Header, error) {
-	data, err := decodeSegment(segment)
-	if err != nil {
-		return Header{}, fmt.Errorf("%w: header segment: %v", ErrMalformed, err)
-	}
-	members, err := decodeObject(data)
-	if err != nil {
-		return Header{}, fmt.Errorf("%w: header: %v", ErrMalformed, err)
-	}
-
-	// RFC 7515 section 4.1.11: a recipient must reject a JWS whose "crit"
-	// lists an extension it does not understand, and this code understands
-	// none (such as "b64" of RFC 7797).
-	if _, ok := members["crit"]; ok {
-		return Header{}, fmt.Errorf("%w: header: \"crit\" extensions are not supported", ErrMalformed)
-	}
-
-	var h Header
-	for _, f := range []struct {
-		name string
-		dst  *string
-	}{{"alg", &h.Algorithm}, {"kid", &h.KeyID}, {"typ", &h.Type}} {
-		raw, ok := members[f.name]
-		if !ok {
-			return Header{}, fmt.Errorf("%w: header: missing %q", ErrMalformed, f.name)
-		}
-		if err := json.Unmarshal(raw, f.dst); err != nil || *f.dst == "" {
-			return Header{}, fmt.Errorf("%w: header: %q is not a non-empty string", ErrMalformed, f.name)
-		}
-	}
-
-	if !acceptedAlgorithms[h.Algorithm] {
-		return Header{}, fmt.Errorf("%w: alg %q; want ES256 or EdDSA", ErrAlgorithm, h.Algorithm)
-	}
-	// RFC 8725 section 3.11: a distinct "typ" keeps another kind of JWT
-	// signed by the same key from being accepted as this one. RFC 7515
-	// section 4.1.9 makes the value case-insensitive.
-	if !strings.EqualFold(h.Type, TokenType) {
-		return Header{}, fmt.Errorf("%w: header: typ %q; want %q", ErrMalformed, h.Type, TokenType)
-	}
-	return h, nil
+	return parseTypedHeader(segment, TokenType, true)
 }
 
 // selectKey returns the public key of keys whose kid is the header's, after
