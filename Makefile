@@ -51,7 +51,7 @@ BANK_SECRET := -bank-client-secret-file $(DATA_DIR)/bank-client.secret
 .PHONY: run
 run: load ## fetch the engine, build, link the demo customers through a local bank and serve on 127.0.0.1:8080
 	@$(INSIGHTS) bank -addr $(BANK_ADDR) -admin $(BANK_SECRET) & bank=$$!; \
-	trap 'kill $$bank 2>/dev/null' EXIT; \
+	trap 'kill $$bank 2>/dev/null || true; wait $$bank || true' EXIT; trap 'exit 0' INT TERM; \
 	for i in $$(seq 50); do curl -s -o /dev/null http://$(BANK_ADDR)/authorize && break; sleep 0.1; done; \
 	$(INSIGHTS) serve -addr $(ADDR) -dev-signin -demo-bank http://$(BANK_ADDR) $(BANK_SECRET) \
 		-demo-link $(shell echo $(SAMPLE_CUSTOMERS) | tr ' ' ',')

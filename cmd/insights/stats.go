@@ -15,7 +15,7 @@ var errNoRows = errors.New("no rows")
 
 // statsTables are the tables `insights stats` counts.
 var statsTables = []string{"accounts", "balances", "parties", "transactions", "loads", "income_streams",
-	"clients", "consent_events", "attestations", "audit_log"}
+	"commitments", "bank_consents", "pulls", "clients", "consent_events", "attestations", "audit_log"}
 
 func runStats(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	engine, err := openStorageFlags(ctx, "stats", args, logger)
@@ -27,7 +27,7 @@ func runStats(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	fmt.Fprintf(stdout, "%-16s %10s %10s\n", "table", "rows", "stored")
 	for _, table := range statsTables {
 		final := " FINAL"
-		if table == "audit_log" { // a plain MergeTree: every row is an event
+		if table == "audit_log" || table == "pulls" { // plain MergeTree: every row is an event
 			final = ""
 		}
 		rows, err := engine.Query(ctx, "SELECT toUInt64(count()), toUInt64((SELECT count() FROM "+table+")) FROM "+table+final)

@@ -152,9 +152,9 @@ func checkTokenStatus(ctx context.Context, claims map[string]any, jti string, ke
 	err := attest.CheckStatus(ctx, claims, attest.HTTPStatusFetcher(client), keys, attest.StatusOptions{Skew: cfg.skew})
 	switch {
 	case errors.Is(err, attest.ErrRevoked):
-		return "", exitError{code: 1, msg: fmt.Sprintf("insights verify: token %s is revoked: %v", jti, err)}
+		return "", exitError{code: 1, msg: fmt.Sprintf("insights verify: token %s rejected: %v", jti, err)}
 	case errors.Is(err, attest.ErrSuspended):
-		return "", exitError{code: 1, msg: fmt.Sprintf("insights verify: token %s is suspended: %v", jti, err)}
+		return "", exitError{code: 1, msg: fmt.Sprintf("insights verify: token %s rejected: %v", jti, err)}
 	case err != nil:
 		return "", exitError{code: 1, msg: fmt.Sprintf("insights verify: token status not established (-status=false skips the check): %v", err)}
 	}
