@@ -18,7 +18,10 @@
 //     payments, each refused with 403 unless the consent's Permissions allow
 //     it.
 //   - POST /admin/faults and /admin/advance, served only when
-//     Options.Admin is set, inject failures and book pending entries.
+//     Options.Admin is set, inject failures and book pending entries. The
+//     fault kinds are 429, 503, 401, malformed, next-loop, bad-record (one
+//     Amount "12,30") and negative-debit (one transaction sent with Amount
+//     "-<amount>" beside CreditDebitIndicator Debit).
 //
 // Query date-times (fromBookingDateTime, toBookingDateTime) without a zone
 // are read as Europe/London wall-clock time, as the OBIE read/write profile

@@ -25,9 +25,12 @@ const (
 	kindMalformed = "malformed"  // the normal response cut in half: not JSON
 	kindNextLoop  = "next-loop"  // Links.Next points to the page itself or an earlier one
 	kindBadRecord = "bad-record" // the first transaction of the page has Amount "12,30"
+	// One transaction of the page, its first debit or else its first
+	// entry, has a minus sign on its Amount and CreditDebitIndicator Debit.
+	kindNegativeDebit = "negative-debit"
 )
 
-var faultKinds = []string{kind429, kind503, kind401, kindMalformed, kindNextLoop, kindBadRecord}
+var faultKinds = []string{kind429, kind503, kind401, kindMalformed, kindNextLoop, kindBadRecord, kindNegativeDebit}
 
 // defaultRetryAfter is the Retry-After of a 429 or 503 fault that sets
 // none, in seconds.
@@ -35,8 +38,8 @@ const defaultRetryAfter = 1
 
 // fault makes the next Count requests that match it fail. Customer and
 // Path (a substring of the URL path) narrow the match when set. The
-// next-loop and bad-record kinds shape a transactions page, so they match
-// only GET requests for transactions.
+// next-loop, bad-record and negative-debit kinds shape a transactions page,
+// so they match only GET requests for transactions.
 type fault struct {
 	ID         string `json:"id"`
 	Customer   string `json:"customer,omitempty"`
@@ -75,7 +78,7 @@ func (b *Bank) takeFault(r *http.Request) *fault {
 		if f.Path != "" && !strings.Contains(r.URL.Path, f.Path) {
 			continue
 		}
-		if (f.Kind == kindNextLoop || f.Kind == kindBadRecord) && !transactionsPage {
+		if (f.Kind == kindNextLoop || f.Kind == kindBadRecord || f.Kind == kindNegativeDebit) && !transactionsPage {
 			continue
 		}
 		f.Remaining--

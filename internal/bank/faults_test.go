@@ -2,6 +2,7 @@ package bank
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -49,6 +50,27 @@ func TestFaults_kinds(t *testing.T) {
 			}
 			if _, err := (obie.Decoder{Now: h.clock.Now}).DecodeEnvelope("page", body); err == nil || !strings.Contains(err.Error(), "Transaction[0].Amount.Amount") {
 				t.Errorf("decoding the bad page: %v, want an error at Transaction[0].Amount.Amount", err)
+			}
+		}},
+		{"negative-debit", `{"kind":"negative-debit","customer":"ivy"}`, txPath, http.StatusOK, "", func(t *testing.T, h *harness, body []byte) {
+			p := decodePage(t, body)
+			negative := 0
+			for _, tx := range p.Data["Transaction"] {
+				amount := tx["Amount"].(map[string]any)
+				if value, _ := amount["Amount"].(string); strings.HasPrefix(value, "-") {
+					negative++
+					if tx["CreditDebitIndicator"] != "Debit" {
+						t.Errorf("negative Amount %v beside CreditDebitIndicator %v, want Debit", value, tx["CreditDebitIndicator"])
+					}
+				}
+			}
+			if negative != 1 {
+				t.Errorf("page has %d negative amounts, want 1", negative)
+			}
+			_, err := (obie.Decoder{Now: h.clock.Now}).DecodeEnvelope("page", body)
+			var list *obie.ErrorList
+			if !errors.As(err, &list) || len(list.Errors) != 1 || !errors.Is(list.Errors[0], obie.ErrNegativeDebit) {
+				t.Errorf("decoding the page: %v, want one ErrNegativeDebit problem", err)
 			}
 		}},
 	}

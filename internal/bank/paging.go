@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // links is the Links member of an OBIE response; every link is absolute.
@@ -86,6 +87,8 @@ func (b *Bank) pageLocked(r *http.Request, res *result) (*envelope, *apiError) {
 		if len(items) > 0 {
 			items[0]["Amount"] = badAmount(items[0]["Amount"])
 		}
+	case kindNegativeDebit:
+		negateDebit(items)
 	}
 	env.Data = map[string]any{res.resource: items}
 	return env, nil
@@ -109,4 +112,34 @@ func badAmount(raw json.RawMessage) json.RawMessage {
 	amount["Amount"] = "12,30"
 	out, _ := json.Marshal(amount)
 	return out
+}
+
+// negateDebit gives one transaction of items a minus sign on its Amount
+// and CreditDebitIndicator "Debit", as some ASPSPs send although OBIE
+// amounts are unsigned. It picks the first debit, or the first transaction
+// when the page has no debit.
+func negateDebit(items []map[string]json.RawMessage) {
+	if len(items) == 0 {
+		return
+	}
+	target := items[0]
+	for _, item := range items {
+		var indicator string
+		if json.Unmarshal(item["CreditDebitIndicator"], &indicator) == nil && indicator == "Debit" {
+			target = item
+			break
+		}
+	}
+
+	var amount map[string]any
+	if err := json.Unmarshal(target["Amount"], &amount); err != nil || amount == nil {
+		amount = map[string]any{"Amount": "1.00", "Currency": "GBP"}
+	}
+	value, _ := amount["Amount"].(string)
+	if value == "" {
+		value = "1.00"
+	}
+	amount["Amount"] = "-" + strings.TrimPrefix(value, "-")
+	target["Amount"], _ = json.Marshal(amount)
+	target["CreditDebitIndicator"] = json.RawMessage(`"Debit"`)
 }

@@ -187,6 +187,9 @@ type pull struct {
 	load       *ingest.Load
 	outcome    aspsp.Outcome
 	lastBooked time.Time // latest BookingDateTime of a booked transaction
+	// quarantinedAccounts are the accounts of pages with a quarantined
+	// record; "" stands for a page of no single account.
+	quarantinedAccounts map[string]bool
 }
 
 // run pulls into one ingest load and commits it, or aborts it when the
@@ -211,10 +214,14 @@ func (p *pull) run(ctx context.Context, client *aspsp.Client, tok aspsp.Tokens, 
 		return err
 	}
 
-	complete := len(p.outcome.Problems) == 0
+	// A quarantined record is missing from its page, so the account's
+	// window cannot show that an entry absent from it is absent at the
+	// bank: pending-entry reconciliation must not run on it.
+	complete := len(p.outcome.Problems) == 0 && len(p.quarantinedAccounts) == 0
 	for _, w := range p.outcome.Windows {
-		p.res.Windows = append(p.res.Windows, ingest.Window{AccountID: w.AccountID, From: w.From, To: w.To, Complete: w.Complete})
-		complete = complete && w.Complete
+		windowComplete := w.Complete && !p.quarantinedAccounts[w.AccountID] && !p.quarantinedAccounts[""]
+		p.res.Windows = append(p.res.Windows, ingest.Window{AccountID: w.AccountID, From: w.From, To: w.To, Complete: windowComplete})
+		complete = complete && windowComplete
 	}
 	result, err := load.Commit(ctx, p.res.Windows)
 	if err != nil {
@@ -232,7 +239,10 @@ func (p *pull) run(ctx context.Context, client *aspsp.Client, tok aspsp.Tokens, 
 }
 
 // sink decodes and validates one page and adds it to the load. A page that
-// fails validation is rejected as a whole: its records are not stored.
+// fails validation is rejected as a whole: its records are not stored. The
+// exception is a page whose only problems are records with a negative
+// Amount beside Debit: those records are quarantined, never stored with a
+// flipped sign, and the rest of the page is added.
 func (p *pull) sink(ctx context.Context, page aspsp.Page) error {
 	if !decodedResources[page.Resource] {
 		return nil
@@ -245,9 +255,15 @@ func (p *pull) sink(ctx context.Context, page aspsp.Page) error {
 	}
 
 	dec := obie.Decoder{Local: obie.London, Now: p.service.Now}
-	payload, err := dec.DecodeEnvelope(p.source+" "+urlPath(page.URL), page.Body)
+	source := p.source + " " + urlPath(page.URL)
+	payload, quarantined, err := dec.DecodeEnvelopeQuarantine(source, page.Body)
 	if err != nil {
 		return fmt.Errorf("%w: %w", aspsp.ErrPageRejected, err)
+	}
+	if len(quarantined) > 0 {
+		if err := p.quarantine(ctx, source, page, quarantined); err != nil {
+			return err
+		}
 	}
 	p.res.Transactions += len(payload.Transactions)
 	for i := range payload.Transactions {

@@ -63,31 +63,42 @@ func (d Decoder) Decode(source string, data []byte) (*Payload, error) {
 //
 // The error, when not nil, is an *ErrorList holding every problem found.
 func (d Decoder) DecodeEnvelope(source string, data []byte) (*Payload, error) {
+	payload, _, err := d.decodeEnvelope(source, data, false)
+	return payload, err
+}
+
+// decodeEnvelope does the work of DecodeEnvelope. With quarantine set, a
+// record whose every problem is an ErrNegativeDebit is left out of the
+// payload and returned as a QuarantinedRecord, as long as the envelope has
+// no other problem.
+func (d Decoder) decodeEnvelope(source string, data []byte, quarantine bool) (*Payload, []QuarantinedRecord, error) {
 	list := &ErrorList{}
 	r := reporter{list: list, source: source}
 	if !checkEncoding(r, data, 0) || !checkSyntax(r, data, 0) {
-		return nil, list
+		return nil, nil, list
 	}
 
 	var top map[string]json.RawMessage
 	if err := unmarshal(data, &top); err != nil {
 		r.add("$", "want a JSON object holding Data")
-		return nil, list
+		return nil, nil, list
 	}
 	rawData, ok := top["Data"]
 	if !ok || isNull(rawData) {
 		r.add("$.Data", "missing required field")
-		return nil, list
+		return nil, nil, list
 	}
 	var resources map[string]json.RawMessage
 	if err := unmarshal(rawData, &resources); err != nil {
 		r.add("$.Data", "want an object")
-		return nil, list
+		return nil, nil, list
 	}
 
 	payload := &Payload{}
 	v := d.validator(r)
 	found := false
+	var quarantined []QuarantinedRecord
+	negativeDebits := 0 // problems in list that belong to quarantined records
 	for _, name := range []string{ResourceAccount, ResourceBalance, ResourceTransaction, ResourceParty} {
 		raw, ok := resources[name]
 		if !ok || isNull(raw) {
@@ -101,16 +112,26 @@ func (d Decoder) DecodeEnvelope(source string, data []byte) (*Payload, error) {
 			continue
 		}
 		for i, item := range items {
-			payload.add(v, name, fmt.Sprintf("%s[%d]", path, i), item)
+			itemPath := fmt.Sprintf("%s[%d]", path, i)
+			if !quarantine {
+				payload.add(v, name, itemPath, item)
+				continue
+			}
+			if q, ok := addOrQuarantine(v, list, payload, name, itemPath, item); ok {
+				quarantined = append(quarantined, q)
+				negativeDebits += len(q.Errors)
+			}
 		}
 	}
 	if !found {
 		r.add("$.Data", "holds none of Account, Balance, Transaction, Party")
 	}
-	if err := list.Err(); err != nil {
-		return nil, err
+	// Any other problem rejects the whole envelope, and the error then
+	// lists the negative debits too, in the order they were found.
+	if list.Len() > negativeDebits {
+		return nil, nil, list
 	}
-	return payload, nil
+	return payload, quarantined, nil
 }
 
 // DecodeNDJSON decodes newline-delimited JSON: each line one object with

@@ -1,6 +1,7 @@
 package obie
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -28,7 +29,18 @@ type ValidationError struct {
 	// NDJSON file it is relative to the object on Line.
 	Path   string
 	Reason string
+	// Err is the class of the problem when callers may treat it apart,
+	// such as ErrNegativeDebit, and nil otherwise. Reason alone is the
+	// message: Err does not appear in Error().
+	Err error
 }
+
+// ErrNegativeDebit is the Err of a ValidationError for an Amount with a
+// minus sign beside CreditDebitIndicator "Debit". The record is invalid,
+// because OBIE amounts are unsigned, but its direction is not in doubt, so
+// a caller may set the record aside instead of rejecting its whole input.
+// Its sign is never flipped.
+var ErrNegativeDebit = errors.New("negative amount beside Debit")
 
 func (e *ValidationError) Error() string {
 	var b strings.Builder
@@ -45,6 +57,9 @@ func (e *ValidationError) Error() string {
 	b.WriteString(": " + e.Reason)
 	return b.String()
 }
+
+// Unwrap returns Err, so errors.Is(e, ErrNegativeDebit) works.
+func (e *ValidationError) Unwrap() error { return e.Err }
 
 // ErrorList collects the problems of one file, keeping at most MaxErrors of
 // them. Decoding returns it as the error when it holds any.
@@ -99,5 +114,10 @@ type reporter struct {
 }
 
 func (r reporter) add(path, format string, args ...any) {
-	r.list.Add(&ValidationError{Source: r.source, Line: r.line, Path: path, Reason: fmt.Sprintf(format, args...)})
+	r.addCause(path, nil, format, args...)
+}
+
+// addCause adds a problem whose ValidationError.Err is cause.
+func (r reporter) addCause(path string, cause error, format string, args ...any) {
+	r.list.Add(&ValidationError{Source: r.source, Line: r.line, Path: path, Reason: fmt.Sprintf(format, args...), Err: cause})
 }

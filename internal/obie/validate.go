@@ -69,8 +69,9 @@ func (v *validator) dateTime(path, value string) {
 
 // amount checks an OBActiveOrHistoricCurrencyAndAmount. OBIE amounts match
 // ^\d{1,13}$|^\d{1,13}\.\d{1,5}$: no sign (CreditDebitIndicator carries it),
-// no exponent, no thousands separator or decimal comma.
-func (v *validator) amount(path string, a *Amount, required bool) {
+// no exponent, no thousands separator or decimal comma. indicator is the
+// CreditDebitIndicator beside the amount, or "" where the schema has none.
+func (v *validator) amount(path string, a *Amount, required bool, indicator string) {
 	if a == nil {
 		if required {
 			v.add(path, "missing required field")
@@ -88,7 +89,11 @@ func (v *validator) amount(path string, a *Amount, required bool) {
 			if strings.HasPrefix(a.Amount, "-") || strings.HasPrefix(a.Amount, "+") {
 				reason = "OBIE amounts are unsigned: CreditDebitIndicator carries the sign"
 			}
-			v.add(path+".Amount", "invalid amount %s: %s", quote(a.Amount), reason)
+			var cause error
+			if strings.HasPrefix(a.Amount, "-") && indicator == Debit {
+				cause = ErrNegativeDebit
+			}
+			v.addCause(path+".Amount", cause, "invalid amount %s: %s", quote(a.Amount), reason)
 		} else {
 			amountOK = true
 		}
@@ -153,7 +158,7 @@ func (v *validator) balance(path string, b *Balance) {
 	if v.required(path+".AccountId", b.AccountID) {
 		v.maxLength(path+".AccountId", b.AccountID, max40Text)
 	}
-	v.amount(path+".Amount", b.Amount, true)
+	v.amount(path+".Amount", b.Amount, true, b.CreditDebitIndicator)
 	v.creditDebit(path+".CreditDebitIndicator", b.CreditDebitIndicator)
 	v.balanceType(path+".Type", b.Type)
 	if v.required(path+".DateTime", b.DateTime) {
@@ -166,7 +171,7 @@ func (v *validator) balance(path string, b *Balance) {
 			v.add(linePath+".Included", "missing required field")
 		}
 		v.code(linePath+".Type", line.Type, creditLineTypes)
-		v.amount(linePath+".Amount", line.Amount, false)
+		v.amount(linePath+".Amount", line.Amount, false, "")
 	}
 }
 
@@ -186,7 +191,7 @@ func (v *validator) transaction(path string, t *Transaction) {
 		v.dateTime(path+".BookingDateTime", t.BookingDateTime)
 	}
 	v.dateTime(path+".ValueDateTime", t.ValueDateTime)
-	v.amount(path+".Amount", t.Amount, true)
+	v.amount(path+".Amount", t.Amount, true, t.CreditDebitIndicator)
 	v.maxLength(path+".TransactionInformation", t.TransactionInformation, max500Text)
 
 	// If BankTransactionCode is present, the schema requires both levels.
@@ -200,7 +205,7 @@ func (v *validator) transaction(path string, t *Transaction) {
 		}
 	}
 	if b := t.Balance; b != nil {
-		v.amount(path+".Balance.Amount", b.Amount, true)
+		v.amount(path+".Balance.Amount", b.Amount, true, b.CreditDebitIndicator)
 		v.creditDebit(path+".Balance.CreditDebitIndicator", b.CreditDebitIndicator)
 		v.balanceType(path+".Balance.Type", b.Type)
 	}
