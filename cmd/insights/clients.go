@@ -16,9 +16,11 @@ import (
 
 const clientsUsage = `Usage: insights clients <add|list|disable|enable> [flags]
 
-  add -name NAME -claims age_over,funds_at_least,... [-key-file PATH]
+  add -name NAME -claims age_over,funds_at_least,... [-key-file PATH | -jwks-file PATH]
       register a merchant or lender; prints its client ID and API key once
-      (or writes the key to PATH, mode 0600, when -key-file is given)
+      (or writes the key to PATH, mode 0600, when -key-file is given).
+      With -jwks-file the client gets no API key and authenticates with
+      client assertions (RFC 7523 JWTs) signed by the keys of that JWK set
   list
       list registered clients
   disable ID / enable ID
@@ -30,7 +32,7 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, logger *sl
 		return exitError{code: 2, msg: clientsUsage}
 	}
 	var storage storageConfig
-	var name, claims, keyFile string
+	var name, claims, keyFile, jwksFile string
 	fs := flag.NewFlagSet("clients "+args[0], flag.ContinueOnError)
 	storage.register(fs)
 	if args[0] == "add" {
@@ -38,6 +40,8 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, logger *sl
 		fs.StringVar(&claims, "claims", "age_over,funds_at_least,address_matches,next_salary,affordability",
 			"comma-separated claim kinds the client may request")
 		fs.StringVar(&keyFile, "key-file", "", "write the API key to this file (mode 0600) instead of printing it")
+		fs.StringVar(&jwksFile, "jwks-file", "",
+			"register the client's public JWK set from this file (keys with kid and alg ES256 or EdDSA); the client authenticates with signed client assertions and gets no API key")
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
@@ -52,6 +56,9 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, logger *sl
 
 	switch args[0] {
 	case "add":
+		if jwksFile != "" {
+			return addKeyClient(ctx, svc, name, claims, keyFile, jwksFile, stdout)
+		}
 		return addClient(ctx, svc, name, claims, keyFile, stdout)
 	case "list":
 		return listClients(ctx, svc, stdout)
@@ -65,13 +72,9 @@ func runClients(ctx context.Context, args []string, stdout io.Writer, logger *sl
 }
 
 func addClient(ctx context.Context, svc *consent.Service, name, claims, keyFile string, stdout io.Writer) error {
-	var kinds []insights.ClaimKind
-	for _, s := range strings.Split(claims, ",") {
-		k, err := consent.ParseClaimKind(strings.TrimSpace(s))
-		if err != nil {
-			return exitError{code: 2, msg: "insights clients add: -claims: " + insights.ErrorMessage(err)}
-		}
-		kinds = append(kinds, k)
+	kinds, err := parseClaimKinds(claims)
+	if err != nil {
+		return err
 	}
 	if keyFile != "" {
 		if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
@@ -94,6 +97,46 @@ func addClient(ctx context.Context, svc *consent.Service, name, claims, keyFile 
 		return fmt.Errorf("write API key: %w", err)
 	}
 	fmt.Fprintf(stdout, "client_id: %s\napi_key written to %s\n", client.ID, keyFile)
+	return nil
+}
+
+// parseClaimKinds parses the -claims flag of clients add.
+func parseClaimKinds(claims string) ([]insights.ClaimKind, error) {
+	var kinds []insights.ClaimKind
+	for _, s := range strings.Split(claims, ",") {
+		k, err := consent.ParseClaimKind(strings.TrimSpace(s))
+		if err != nil {
+			return nil, exitError{code: 2, msg: "insights clients add: -claims: " + insights.ErrorMessage(err)}
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
+}
+
+// addKeyClient registers a client that authenticates with client
+// assertions signed by the keys of the JWK set in jwksFile.
+func addKeyClient(ctx context.Context, svc *consent.Service, name, claims, keyFile, jwksFile string, stdout io.Writer) error {
+	if keyFile != "" {
+		return exitError{code: 2, msg: "insights clients add: -key-file and -jwks-file exclude each other: a client with a JWK set has no API key"}
+	}
+	kinds, err := parseClaimKinds(claims)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(jwksFile)
+	if err != nil {
+		return exitError{code: 1, msg: fmt.Sprintf("insights clients add: -jwks-file: %v", err)}
+	}
+
+	client, err := svc.RegisterClientWithJWKS(ctx, name, kinds, data)
+	if err != nil {
+		if code := insights.ErrorCode(err); code == insights.ErrInvalid {
+			return exitError{code: 2, msg: "insights clients add: -jwks-file " + jwksFile + ": " + insights.ErrorMessage(err)}
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "client_id: %s\nThe client has no API key: it authenticates with client assertions signed by its registered keys,\n"+
+		"with iss and sub %s and aud the service's -base-url followed by /graphql.\n", client.ID, client.ID)
 	return nil
 }
 

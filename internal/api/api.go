@@ -24,6 +24,10 @@ type Consent interface {
 	// AuthenticateClient returns the active client an API key belongs to, or
 	// an *insights.Error with code unauthorized.
 	AuthenticateClient(ctx context.Context, apiKey string) (insights.Client, error)
+	// AuthenticateClientAssertion returns the active client that signed a
+	// client assertion (an RFC 7523 JWT, sent as the bearer value in place
+	// of an API key), or an *insights.Error with code unauthorized.
+	AuthenticateClientAssertion(ctx context.Context, assertion string) (insights.Client, error)
 	// CreateRequest records a client's request for claims, to be issued in
 	// the form token chooses.
 	CreateRequest(ctx context.Context, client insights.Client, purpose string, claims []insights.ClaimRequest, token consent.TokenOptions) (insights.AttestationRequest, error)

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/consent"
 )
 
 type contextKey int
@@ -62,7 +63,8 @@ func loggerFrom(ctx context.Context) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// authenticatedClient returns the client whose API key the request carries.
+// authenticatedClient returns the client whose API key or client assertion
+// the request carries.
 // The consent service is asked once per HTTP request, and only when a
 // resolver needs the client, so introspection works without a key.
 func authenticatedClient(ctx context.Context) (insights.Client, error) {
@@ -77,11 +79,19 @@ func authenticatedClient(ctx context.Context) (insights.Client, error) {
 }
 
 func (s *requestState) authenticate(ctx context.Context) (insights.Client, error) {
-	apiKey, err := bearerToken(s.authorization)
+	credential, err := bearerToken(s.authorization)
 	if err != nil {
 		return insights.Client{}, err
 	}
-	client, err := s.consent.AuthenticateClient(ctx, apiKey)
+
+	// A bearer value shaped as a compact JWS is a client assertion signed by
+	// the client's own key; any other value is an API key.
+	var client insights.Client
+	if consent.IsClientAssertion(credential) {
+		client, err = s.consent.AuthenticateClientAssertion(ctx, credential)
+	} else {
+		client, err = s.consent.AuthenticateClient(ctx, credential)
+	}
 	if err != nil {
 		return insights.Client{}, err
 	}
@@ -89,26 +99,30 @@ func (s *requestState) authenticate(ctx context.Context) (insights.Client, error
 	// The consent service rejects disabled clients already; this check keeps
 	// a disabled client out even if an implementation of Consent does not.
 	if client.Disabled {
+		if consent.IsClientAssertion(credential) {
+			return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "invalid client assertion: the client is disabled")
+		}
 		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "invalid API key")
 	}
 	return client, nil
 }
 
-// bearerToken extracts the API key from an Authorization header. RFC 6750
-// section 2.1 defines the form "Bearer <token>", and RFC 9110 section 11.1
-// makes the scheme name case-insensitive.
+// bearerToken extracts the API key or client assertion from an
+// Authorization header. RFC 6750 section 2.1 defines the form
+// "Bearer <token>", and RFC 9110 section 11.1 makes the scheme name
+// case-insensitive.
 func bearerToken(header string) (string, error) {
 	if header == "" {
-		return "", insights.Errorf(insights.ErrUnauthorized, "missing API key: send the header Authorization: Bearer <API key>")
+		return "", insights.Errorf(insights.ErrUnauthorized, "missing API key or client assertion: send the header Authorization: Bearer <API key or client assertion>")
 	}
 	// A client library may drop the space of "Bearer " with no key after it.
 	scheme, token, _ := strings.Cut(header, " ")
 	if !strings.EqualFold(scheme, "Bearer") {
-		return "", insights.Errorf(insights.ErrUnauthorized, "the Authorization header must use the Bearer scheme: Authorization: Bearer <API key>")
+		return "", insights.Errorf(insights.ErrUnauthorized, "the Authorization header must use the Bearer scheme: Authorization: Bearer <API key or client assertion>")
 	}
 	token = strings.TrimSpace(token)
 	if token == "" {
-		return "", insights.Errorf(insights.ErrUnauthorized, "missing API key after Bearer in the Authorization header")
+		return "", insights.Errorf(insights.ErrUnauthorized, "missing API key or client assertion after Bearer in the Authorization header")
 	}
 	return token, nil
 }

@@ -23,6 +23,11 @@ const (
 	merchantKey = "ik_test_merchant"
 	lenderKey   = "ik_test_lender"
 	disabledKey = "ik_test_disabled"
+
+	// Bearer values shaped as compact JWS, which the fake accepts as client
+	// assertions without checking a signature.
+	merchantAssertion = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJtZXJjaGFudCJ9.c2ln"
+	disabledAssertion = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJkaXNhYmxlZCJ9.c2ln"
 )
 
 var (
@@ -45,6 +50,9 @@ type fakeConsent struct {
 	created      [][]insights.ClaimRequest // claims of each CreateRequest call
 	tokens       []consent.TokenOptions    // token options of each CreateRequest call
 	authCalls    int
+	// assertionCalls counts the AuthenticateClientAssertion calls, which
+	// authCalls includes.
+	assertionCalls int
 
 	authErr   error // returned by AuthenticateClient when set
 	createErr error // returned by CreateRequest when set
@@ -53,7 +61,8 @@ type fakeConsent struct {
 
 func newFakeConsent() *fakeConsent {
 	return &fakeConsent{
-		clients:      map[string]insights.Client{merchantKey: merchant, lenderKey: lender, disabledKey: disabled},
+		clients: map[string]insights.Client{merchantKey: merchant, lenderKey: lender, disabledKey: disabled,
+			merchantAssertion: merchant, disabledAssertion: disabled},
 		requests:     map[string]insights.AttestationRequest{},
 		attestations: map[string]*consent.Attestation{},
 	}
@@ -69,6 +78,21 @@ func (f *fakeConsent) AuthenticateClient(_ context.Context, apiKey string) (insi
 	c, ok := f.clients[apiKey]
 	if !ok {
 		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "invalid API key")
+	}
+	return c, nil
+}
+
+func (f *fakeConsent) AuthenticateClientAssertion(_ context.Context, assertion string) (insights.Client, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.authCalls++
+	f.assertionCalls++
+	if f.authErr != nil {
+		return insights.Client{}, f.authErr
+	}
+	c, ok := f.clients[assertion]
+	if !ok || !consent.IsClientAssertion(assertion) {
+		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "invalid client assertion: the header kid is not in the client's JWK set")
 	}
 	return c, nil
 }

@@ -101,6 +101,8 @@ func TestAuth_rejected(t *testing.T) {
 		{"disabled client", "Bearer " + disabledKey, viewerQuery, nil, "invalid API key", "null"},
 		{"mutation without key", "", requestMutation, mutationVars, "missing API key", "null"},
 		{"lookup with unknown key", "Bearer ik_test_unknown", lookupQuery, map[string]any{"id": "req_1"}, "invalid API key", `{"attestationRequest":null}`},
+		{"unknown assertion", "Bearer eyJhbGciOiJFUzI1NiJ9.e30.c2ln", viewerQuery, nil, "invalid client assertion", "null"},
+		{"disabled client assertion", "Bearer " + disabledAssertion, viewerQuery, nil, "invalid client assertion: the client is disabled", "null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +124,38 @@ func TestAuth_rejected(t *testing.T) {
 	}
 	if strings.Contains(srv.log.String(), "ik_test_") {
 		t.Errorf("log contains an API key:\n%s", srv.log.String())
+	}
+	if strings.Contains(srv.log.String(), "eyJ") {
+		t.Errorf("log contains a client assertion:\n%s", srv.log.String())
+	}
+}
+
+func TestAuth_clientAssertion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		bearer         string
+		wantAssertions int
+	}{
+		{"compact JWS", merchantAssertion, 1},
+		{"API key", merchantKey, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newTestServer(t, newFakeConsent(), Options{})
+			resp := srv.queryWithHeader(t, "Bearer "+tt.bearer, viewerQuery, nil)
+			var data struct{ Viewer struct{ ID string } }
+			decodeData(t, resp, &data)
+			if data.Viewer.ID != merchant.ID {
+				t.Errorf("viewer.id = %q, want %q", data.Viewer.ID, merchant.ID)
+			}
+			srv.consent.mu.Lock()
+			got := srv.consent.assertionCalls
+			srv.consent.mu.Unlock()
+			if got != tt.wantAssertions {
+				t.Errorf("AuthenticateClientAssertion called %d times, want %d", got, tt.wantAssertions)
+			}
+		})
 	}
 }
 

@@ -37,20 +37,7 @@ func ParseClaimKind(s string) (insights.ClaimKind, error) {
 // RegisterClient registers a merchant or lender and returns its API key. The
 // key is shown only here: the registry keeps its SHA-256 hash.
 func (s *Service) RegisterClient(ctx context.Context, name string, allowed []insights.ClaimKind) (insights.Client, string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return insights.Client{}, "", insights.Errorf(insights.ErrInvalid, "client name must be 1 to 100 characters")
-	}
-	if len(allowed) == 0 {
-		return insights.Client{}, "", insights.Errorf(insights.ErrInvalid, "a client must be allowed at least one claim kind")
-	}
-	for _, k := range allowed {
-		if _, err := ParseClaimKind(string(k)); err != nil {
-			return insights.Client{}, "", err
-		}
-	}
-
-	id, err := randomID("cli_", 10)
+	client, err := s.newClient(name, allowed)
 	if err != nil {
 		return insights.Client{}, "", err
 	}
@@ -58,15 +45,44 @@ func (s *Service) RegisterClient(ctx context.Context, name string, allowed []ins
 	if err != nil {
 		return insights.Client{}, "", err
 	}
-	client := insights.Client{ID: id, Name: name, AllowedClaims: allowed}
-	if err := s.writeClient(ctx, client, hashAPIKey(key)); err != nil {
+	if err := s.writeClient(ctx, client, clientCredentials{apiKeyHash: hashAPIKey(key)}); err != nil {
 		return insights.Client{}, "", err
 	}
-	s.logger().Info("client registered", "client_id", id, "allowed_claims", len(allowed))
+	s.logger().Info("client registered", "client_id", client.ID, "allowed_claims", len(allowed))
 	return client, key, nil
 }
 
-func (s *Service) writeClient(ctx context.Context, c insights.Client, keyHash string) error {
+// newClient checks a new client's name and claim kinds and gives it an ID.
+func (s *Service) newClient(name string, allowed []insights.ClaimKind) (insights.Client, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 100 {
+		return insights.Client{}, insights.Errorf(insights.ErrInvalid, "client name must be 1 to 100 characters")
+	}
+	if len(allowed) == 0 {
+		return insights.Client{}, insights.Errorf(insights.ErrInvalid, "a client must be allowed at least one claim kind")
+	}
+	for _, k := range allowed {
+		if _, err := ParseClaimKind(string(k)); err != nil {
+			return insights.Client{}, err
+		}
+	}
+
+	id, err := randomID("cli_", 10)
+	if err != nil {
+		return insights.Client{}, err
+	}
+	return insights.Client{ID: id, Name: name, AllowedClaims: allowed}, nil
+}
+
+// clientCredentials is the stored secret or key material a client
+// authenticates with: the SHA-256 hash of its API key, or its public JWK set
+// as JSON for client assertions. Only one of the two is set.
+type clientCredentials struct {
+	apiKeyHash string
+	jwks       string
+}
+
+func (s *Service) writeClient(ctx context.Context, c insights.Client, creds clientCredentials) error {
 	claims := make([]string, len(c.AllowedClaims))
 	for i, k := range c.AllowedClaims {
 		claims[i] = string(k)
@@ -75,9 +91,9 @@ func (s *Service) writeClient(ctx context.Context, c insights.Client, keyHash st
 	if c.Disabled {
 		status = "disabled"
 	}
-	err := s.Engine.Exec(ctx, `INSERT INTO clients (client_id, name, api_key_hash, allowed_claims, status, updated_at)
-VALUES ({id:String}, {name:String}, {hash:String}, splitByChar(',', {claims:String}), {status:String}, fromUnixTimestamp64Milli({at:Int64}, 'UTC'))`,
-		store.P("id", c.ID), store.P("name", c.Name), store.P("hash", keyHash),
+	err := s.Engine.Exec(ctx, `INSERT INTO clients (client_id, name, api_key_hash, jwks, allowed_claims, status, updated_at)
+VALUES ({id:String}, {name:String}, {hash:String}, {jwks:String}, splitByChar(',', {claims:String}), {status:String}, fromUnixTimestamp64Milli({at:Int64}, 'UTC'))`,
+		store.P("id", c.ID), store.P("name", c.Name), store.P("hash", creds.apiKeyHash), store.P("jwks", creds.jwks),
 		store.P("claims", strings.Join(claims, ",")), store.P("status", status), store.P("at", millis(s.now())))
 	if err != nil {
 		return fmt.Errorf("store client %s: %w", c.ID, err)
@@ -85,8 +101,26 @@ VALUES ({id:String}, {name:String}, {hash:String}, splitByChar(',', {claims:Stri
 	return nil
 }
 
+// readCredentials returns the stored credentials of client id; found is
+// false when no such client exists.
+func (s *Service) readCredentials(ctx context.Context, id string) (creds clientCredentials, found bool, err error) {
+	rows, err := s.Engine.Query(ctx, "SELECT api_key_hash, jwks FROM clients FINAL WHERE client_id = {id:String}", store.P("id", id))
+	if err != nil {
+		return creds, false, fmt.Errorf("read client %s: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return creds, false, rows.Err()
+	}
+	if err := rows.Scan(&creds.apiKeyHash, &creds.jwks); err != nil {
+		return creds, false, fmt.Errorf("read client %s: %w", id, err)
+	}
+	return creds, true, nil
+}
+
 // AuthenticateClient returns the active client whose API key this is.
 func (s *Service) AuthenticateClient(ctx context.Context, apiKey string) (insights.Client, error) {
+	// A client without an API key has an empty hash, which no key matches.
 	if !strings.HasPrefix(apiKey, apiKeyPrefix) {
 		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "invalid API key")
 	}
@@ -118,26 +152,21 @@ func (s *Service) Clients(ctx context.Context) ([]insights.Client, error) {
 }
 
 // SetClientDisabled disables or re-enables a client; a disabled client's API
-// key is rejected.
+// key and client assertions are rejected.
 func (s *Service) SetClientDisabled(ctx context.Context, id string, disabled bool) error {
-	rows, err := s.Engine.Query(ctx, "SELECT api_key_hash FROM clients FINAL WHERE client_id = {id:String}", store.P("id", id))
+	creds, found, err := s.readCredentials(ctx, id)
 	if err != nil {
-		return fmt.Errorf("read client %s: %w", id, err)
+		return err
 	}
-	defer rows.Close()
-	var hash string
-	if !rows.Next() {
+	if !found {
 		return insights.Errorf(insights.ErrNotFound, "client %s not found", id)
-	}
-	if err := rows.Scan(&hash); err != nil {
-		return fmt.Errorf("read client %s: %w", id, err)
 	}
 	c, err := s.Client(ctx, id)
 	if err != nil {
 		return err
 	}
 	c.Disabled = disabled
-	return s.writeClient(ctx, c, hash)
+	return s.writeClient(ctx, c, creds)
 }
 
 func (s *Service) queryClients(ctx context.Context, where string, params ...store.Param) ([]insights.Client, error) {

@@ -46,7 +46,8 @@ type Service struct {
 	// and so how late it may learn of a revocation; 0 means 5 minutes.
 	StatusListTTL time.Duration
 
-	status statusAllocator
+	status     statusAllocator
+	assertions replayCache // jti values of accepted client assertions
 }
 
 // statusAllocator hands out status list entries. It guards one process:
