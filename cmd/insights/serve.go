@@ -233,7 +233,7 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 	}
 
 	ui, err := consentui.New(consentui.Options{
-		Service: m.Consent, DevSignIn: m.Config.DevSignIn, SessionKey: sessionKey,
+		Service: consentPages{Service: m.Consent, feeds: func() *feeds.Service { return m.Feeds }}, DevSignIn: m.Config.DevSignIn, SessionKey: sessionKey,
 		SessionTTL: m.Config.SessionTTL, Logger: m.Logger,
 	})
 	if err != nil {

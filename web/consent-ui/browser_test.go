@@ -15,8 +15,8 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowser_approveAndSwitchLanguage drives headless Chromium through the
-// pages as a customer would: sign in, open a request, approve it, then
-// switch to Simplified Chinese. Set INSIGHTS_SCREENSHOTS=DIR to keep a PNG
+// pages as a customer would: sign in, open a request, approve it, switch to
+// Simplified Chinese, then open the linked banks and the history. Set INSIGHTS_SCREENSHOTS=DIR to keep a PNG
 // of each step.
 func TestBrowser_approveAndSwitchLanguage(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -159,5 +159,36 @@ func TestBrowser_approveAndSwitchLanguage(t *testing.T) {
 	}
 	if !lang.Exists || lang.Value != "zh-CN" {
 		t.Errorf("<html lang> = %+v, want zh-CN", lang)
+	}
+
+	// Open the linked banks and the history from the top navigation, still
+	// in Simplified Chinese.
+	err = chromedp.Do(browser,
+		chromedp.Click(chromedp.CSS(`nav a[href="/consent/banks"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.bank-status`)),
+		screenshot("6-banks"),
+	)
+	if err != nil {
+		t.Fatalf("open linked banks: %v", err)
+	}
+	if got := text(`h1`); got != "您已关联的银行" {
+		t.Errorf("linked banks h1 = %q, want %q", got, "您已关联的银行")
+	}
+	if got := text(`.bank-status`); got != "已关联" {
+		t.Errorf("first bank status = %q, want %q", got, "已关联")
+	}
+	err = chromedp.Do(browser,
+		chromedp.Click(chromedp.CSS(`nav a[href="/consent/history"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.history-step`)),
+		screenshot("7-history"),
+	)
+	if err != nil {
+		t.Fatalf("open history: %v", err)
+	}
+	if got := text(`h1`); got != "历史记录" {
+		t.Errorf("history h1 = %q, want %q", got, "历史记录")
+	}
+	if got := text(`.history-step`); got != "证明已发送给Demo Shop" {
+		t.Errorf("newest history step = %q, want %q", got, "证明已发送给Demo Shop")
 	}
 }

@@ -1,7 +1,8 @@
 // Package consentui serves the consent pages where a bank customer reviews a
 // client's attestation request and approves or denies it, and where the
-// customer sees and revokes the proofs already shared. Pages are rendered
-// on the server in English or Simplified Chinese and need no JavaScript.
+// customer sees and revokes the proofs already shared, unlinks banks and
+// reads the history of their requests. Pages are rendered on the server in
+// English or Simplified Chinese and need no JavaScript.
 package consentui
 
 import (
@@ -44,7 +45,50 @@ type Service interface {
 	// Revoke sets the proof's status list entries to INVALID. Revoking a
 	// revoked proof succeeds; another customer's proof is not_found.
 	Revoke(ctx context.Context, customerID, requestID string) error
+	// BankLinks returns the customer's bank links, newest first; none when
+	// no bank is configured.
+	BankLinks(ctx context.Context, customerID string) ([]BankLink, error)
+	// Unlink revokes the bank consent of one of the customer's links.
+	// Another customer's link is not_found.
+	Unlink(ctx context.Context, customerID, linkID string) error
+	// History returns every step of the customer's requests, newest first.
+	History(ctx context.Context, customerID string) ([]HistoryEvent, error)
 }
+
+// Bank link statuses, as stored for the bank's account-access consent.
+const (
+	BankAwaitingAuthorisation = "awaiting_authorisation"
+	BankAuthorised            = "authorised"
+	BankRejected              = "rejected"
+	BankRevoked               = "revoked"
+	BankExpired               = "expired"
+	BankNeedsRenewal          = "needs_renewal"
+)
+
+// Outcomes of the latest pull of a bank link.
+const (
+	RefreshComplete   = "complete"
+	RefreshIncomplete = "incomplete"
+	RefreshFailed     = "failed"
+)
+
+// BankLink is one account-access consent the customer gave a bank, so the
+// service may read their accounts.
+type BankLink struct {
+	ID       string // the service's consent ID
+	BankName string
+	Status   string // one of the Bank* constants
+	// ExpiresAt is when the consent ends. UK banks ask customers to
+	// reconfirm an account information service's access every 90 days.
+	ExpiresAt time.Time
+	// LastRefresh is when the latest pull finished, zero before the first.
+	// LastOutcome is one of the Refresh* constants, empty before the first.
+	LastRefresh time.Time
+	LastOutcome string
+}
+
+// HistoryEvent is one step of one of the customer's requests.
+type HistoryEvent = consent.HistoryEvent
 
 // Options configures the handler returned by New.
 type Options struct {
@@ -164,6 +208,10 @@ func (h *handler) routes() {
 	mux.HandleFunc("GET /consent/shared", h.handleShared)
 	mux.HandleFunc("GET /consent/shared/{id}/revoke", h.handleRevokeConfirm)
 	mux.HandleFunc("POST /consent/shared/{id}/revoke", h.handleRevoke)
+	mux.HandleFunc("GET /consent/banks", h.handleBanks)
+	mux.HandleFunc("GET /consent/banks/{id}/unlink", h.handleUnlinkConfirm)
+	mux.HandleFunc("POST /consent/banks/{id}/unlink", h.handleUnlink)
+	mux.HandleFunc("GET /consent/history", h.handleHistory)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.renderMessage(w, r, http.StatusNotFound, "notfound")
 	})

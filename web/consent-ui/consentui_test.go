@@ -41,7 +41,10 @@ type fakeService struct {
 	decisions []decision
 	// revocations lists each Revoke call as "customer/request".
 	revocations []string
-	failWith    error // returned by every method when set
+	bankLinks   map[string][]BankLink     // by customer ID
+	unlinks     []string                  // each Unlink call as "customer/link"
+	history     map[string][]HistoryEvent // by customer ID
+	failWith    error                     // returned by every method when set
 }
 
 func newFakeService() *fakeService {
@@ -87,6 +90,8 @@ func newFakeService() *fakeService {
 		{Request: shop.Claims[3], Available: true, NextDate: insights.Date{Year: 2026, Month: time.December, Day: 24}, Cadence: insights.CadenceMonthly},
 	}
 	return &fakeService{
+		bankLinks: fakeBankLinks(),
+		history:   fakeHistory(),
 		customers: []string{"alice", "bob"},
 		requests: map[string]insights.AttestationRequest{
 			shop.ID: shop, lender.ID: lender, bobs.ID: bobs, decided.ID: decided, lapsed.ID: lapsed,

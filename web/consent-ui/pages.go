@@ -15,7 +15,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"signin", "list", "request", "result", "message", "shared", "revoke"}
+var pageNames = []string{"signin", "list", "request", "result", "message", "shared", "revoke", "banks", "unlink", "history"}
 
 func parsePages(fsys fs.FS) (map[string]*template.Template, error) {
 	pages := make(map[string]*template.Template, len(pageNames))
