@@ -38,13 +38,13 @@ type ClaimResult struct {
 	// (no birth date on file, no salary detected): the claim is reported as
 	// unavailable, never guessed.
 	Available bool
-	// Holds is the yes/no answer of ClaimAgeOver, ClaimFundsAtLeast and
+	// Holds is the yes/no result of ClaimAgeOver, ClaimFundsAtLeast and
 	// ClaimAddressMatches.
 	Holds bool
-	// AsOf is the time of the data the answer rests on; for funds, the
-	// oldest of the balances used.
+	// AsOf is the time of the data the result is derived from. For funds
+	// it is the oldest of the balances used.
 	AsOf time.Time
-	// NextDate and Cadence answer ClaimNextSalaryDate.
+	// NextDate and Cadence are the result of ClaimNextSalaryDate.
 	NextDate Date
 	Cadence  Cadence
 	// Affordability holds the figures of ClaimAffordability; nil for other
@@ -126,7 +126,7 @@ type AttestationRequest struct {
 	ID         string
 	ClientID   string
 	ClientName string // the client's registered name, shown to the customer
-	Purpose    string // why the client asks, in the client's words
+	Purpose    string // the client's reason for the request, in its own words
 	Claims     []ClaimRequest
 	Status     RequestStatus
 	CustomerID string

@@ -30,8 +30,8 @@ const (
 // passed, so Pull sent no further request.
 var ErrConsentExpired = errors.New("consent past its ExpirationDateTime")
 
-// queryTimeLayout is how fromBookingDateTime and toBookingDateTime are sent,
-// in obie.London.
+// queryTimeLayout is the format of fromBookingDateTime and toBookingDateTime,
+// written in obie.London time.
 // The OBIE Read/Write profile requires that these carry no zone and are read as
 // the ASPSP's local time, and UK banks rejected values ending in Z.
 const queryTimeLayout = "2006-01-02T15:04:05"

@@ -46,7 +46,7 @@ const maxStatusListBytes = 8 << 20
 type StatusReference struct {
 	// Index is the token's entry in the list, counted from 0.
 	Index uint64 `json:"idx"`
-	// URI is where the Status List Token is served; it is also its "sub".
+	// URI is the address of the Status List Token, which is also its "sub".
 	URI string `json:"uri"`
 }
 

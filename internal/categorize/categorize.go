@@ -132,8 +132,8 @@ func (c *Categorizer) decide(t *insights.Transaction) decision {
 	return fallback(t.MCC, pay, credit)
 }
 
-// isCardPayment reports whether the codes say card, or say nothing while an
-// MCC is present.
+// isCardPayment reports whether the transaction codes mark a card payment, or
+// are absent while an MCC is present.
 func isCardPayment(mcc string, pay paymentSignal) bool {
 	return pay.kind == payCard || pay.kind == payUnknown && mcc != ""
 }

@@ -15,7 +15,7 @@ type Commitment struct {
 	CustomerID string
 	Payee      string // normalised counterparty
 	Category   insights.Category
-	// PaymentType is how the latest payment was made: "direct_debit",
+	// PaymentType is the payment method of the latest payment: "direct_debit",
 	// "standing_order", "card", "transfer" or "other".
 	PaymentType   string
 	Cadence       insights.Cadence

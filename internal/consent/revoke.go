@@ -18,8 +18,8 @@ const eventRevoked = "revoked"
 // SharedProof is a token issued for one of the customer's requests, as the
 // customer's list of shared proofs shows it.
 type SharedProof struct {
-	// Request is the request the token answers; its Status is issued or
-	// revoked.
+	// Request is the request the token was issued for. Its Status is
+	// issued or revoked.
 	Request insights.AttestationRequest
 	// ClaimNames are the token's claim names, such as "age_over_18".
 	ClaimNames []string

@@ -23,9 +23,10 @@ const (
 	MaxLineSize = 1 << 20
 	// MaxPageSize is the largest .json file LoadFile reads. Such a file is
 	// one OBIE response page and is decoded whole, so it is held in memory
-	// (with its decoded records, about three times its size). OBIE asks
-	// ASPSPs for pages of 25 to 1,000 records, about 1 MiB; larger inputs
-	// belong in NDJSON, which is streamed line by line.
+	// (with its decoded records, an estimated three times its size). The
+	// OBIE profile says a page SHOULD hold 25 to 1,000 records, under 1 MiB
+	// at about 700 bytes a transaction, so larger inputs belong in NDJSON,
+	// which is streamed line by line.
 	MaxPageSize = 64 << 20
 )
 

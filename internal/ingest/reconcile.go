@@ -16,7 +16,7 @@ import (
 // bank holidays.
 const bookingGrace = 7 * 24 * time.Hour
 
-// entry is a stored transaction as reconciliation sees it.
+// entry is the part of a stored transaction that reconciliation reads.
 type entry struct {
 	key         string
 	bookingTime int64  // Unix milliseconds
