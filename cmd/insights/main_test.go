@@ -592,3 +592,19 @@ func TestEndToEnd_sdjwtKeyBinding(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadOrCreateSecret_rejectsReadableFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "session.key")
+	if _, err := loadOrCreateSecret(path); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if _, err := loadOrCreateSecret(path); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadOrCreateSecret(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("group-readable secret: error %v, want one naming chmod 600", err)
+	}
+}

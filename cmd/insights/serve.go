@@ -310,6 +310,13 @@ func (m *Main) Close() error {
 func loadOrCreateSecret(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
+		info, statErr := os.Stat(path)
+		if statErr != nil {
+			return nil, statErr
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("secret %s has mode %04o, so other users can read it; want 0600 (chmod 600 %s)", path, info.Mode().Perm(), path)
+		}
 		if len(b) < 32 {
 			return nil, fmt.Errorf("secret %s is %d bytes, want at least 32", path, len(b))
 		}
