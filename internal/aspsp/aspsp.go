@@ -58,6 +58,9 @@ type Tokens struct {
 	Access  string
 	Refresh string
 	Expiry  time.Time // when Access expires; zero when the bank sent no expires_in
+	// IDToken is the OpenID Connect ID token of an authorization_code
+	// grant, unverified; empty when the bank sent none.
+	IDToken string
 }
 
 // Consent describes an authorised account-access consent, as Pull needs it.

@@ -54,10 +54,23 @@ type Window struct {
 	Complete  bool
 }
 
+// Read is one read of an account's resource other than its transactions:
+// parties, direct debits, standing orders or scheduled payments. Complete
+// is true when every page was read and accepted, so the pages list all of
+// the account's records of that resource.
+type Read struct {
+	Resource  string
+	AccountID string
+	Complete  bool
+}
+
 // Outcome reports one Pull.
 type Outcome struct {
 	Pages   int
 	Windows []Window
+	// Reads lists the account reads of parties and payment orders, in the
+	// order they were made.
+	Reads []Read
 	// Problems are the reasons a resource or a page was not read in full,
 	// naming URLs and JSON paths but no personal value.
 	Problems []string
@@ -161,9 +174,11 @@ func (p *puller) account(ctx context.Context, id string, from, to time.Time) err
 		if !p.allowed(o.permissions...) {
 			continue
 		}
-		if _, err := p.walk(ctx, o.resource, id, p.api(base+"/"+o.resource), nil); err != nil {
+		complete, err := p.walk(ctx, o.resource, id, p.api(base+"/"+o.resource), nil)
+		if err != nil {
 			return err
 		}
+		p.out.Reads = append(p.out.Reads, Read{Resource: o.resource, AccountID: id, Complete: complete})
 	}
 	return nil
 }

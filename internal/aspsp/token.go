@@ -17,6 +17,7 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	RefreshToken string `json:"refresh_token"`
 	ExpiresIn    int64  `json:"expires_in"`
+	IDToken      string `json:"id_token"`
 }
 
 // ExchangeCode exchanges an authorization code from the redirect for the
@@ -92,7 +93,7 @@ func (c *Client) token(ctx context.Context, form url.Values) (Tokens, error) {
 	if !strings.EqualFold(body.TokenType, "Bearer") {
 		return Tokens{}, fmt.Errorf("POST %s: token response: token_type %q, want Bearer", pathOf(endpoint), body.TokenType)
 	}
-	tok := Tokens{Access: body.AccessToken, Refresh: body.RefreshToken}
+	tok := Tokens{Access: body.AccessToken, Refresh: body.RefreshToken, IDToken: body.IDToken}
 	if body.ExpiresIn > 0 {
 		tok.Expiry = c.now().Add(time.Duration(body.ExpiresIn) * time.Second)
 	}

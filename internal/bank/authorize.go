@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/openbanking-insights/insights/internal/obie"
 )
@@ -16,6 +17,11 @@ type authorizeRequest struct {
 	RedirectURI string
 	State       string
 	ConsentID   string
+	// Scope and Nonce are the OpenID Connect parameters. The token
+	// response carries an ID token when Scope contains "openid", with
+	// Nonce as its nonce claim.
+	Scope string
+	Nonce string
 }
 
 // handleAuthorize serves GET /authorize: the approval page, or, with
@@ -79,6 +85,8 @@ func (b *Bank) checkAuthorizeRequest(w http.ResponseWriter, r *http.Request, q u
 		RedirectURI: q.Get("redirect_uri"),
 		State:       q.Get("state"),
 		ConsentID:   q.Get("consent_id"),
+		Scope:       q.Get("scope"),
+		Nonce:       q.Get("nonce"),
 	}
 	if req.ClientID != b.opts.ClientID {
 		http.Error(w, "Unknown client_id: this bank has no such third party registered.", http.StatusBadRequest)
@@ -144,7 +152,8 @@ func (b *Bank) approve(w http.ResponseWriter, r *http.Request, req authorizeRequ
 	}
 	c.customer = customer
 	code := newToken()
-	b.codes[code] = &authCode{consentID: c.id, redirectURI: req.RedirectURI, expires: now.Add(codeTTL)}
+	b.codes[code] = &authCode{consentID: c.id, redirectURI: req.RedirectURI, expires: now.Add(codeTTL),
+		customer: customer, openID: slices.Contains(strings.Fields(req.Scope), "openid"), nonce: req.Nonce}
 	b.mu.Unlock()
 
 	b.log.Info("consent authorised", "consent_id", req.ConsentID)
@@ -204,6 +213,8 @@ var approvalPage = template.Must(template.New("approve").Parse(`<!doctype html>
 <input type="hidden" name="redirect_uri" value="{{.RedirectURI}}">
 <input type="hidden" name="state" value="{{.State}}">
 <input type="hidden" name="consent_id" value="{{.ConsentID}}">
+<input type="hidden" name="scope" value="{{.Scope}}">
+<input type="hidden" name="nonce" value="{{.Nonce}}">
 <fieldset id="customer">
 <legend>Which demo customer are you?</legend>
 {{range .Customers}}<div><input type="radio" id="customer-{{.}}" name="customer" value="{{.}}"><label for="customer-{{.}}">{{.}}</label></div>

@@ -131,8 +131,9 @@ func loadCustomer(dir, id string, now func() time.Time) (*customer, error) {
 		return nil, err
 	}
 
-	// The optional envelopes have no obie decoder; they are checked for
-	// JSON syntax and an AccountId on every record.
+	// The optional envelopes are checked only for JSON syntax and an
+	// AccountId on every record, not with obie.Decoder.DecodeOrders, so
+	// that tests can serve invalid payment orders to a client.
 	optional := []struct {
 		file, resource string
 		into           *[]record

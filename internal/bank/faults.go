@@ -30,7 +30,8 @@ const (
 	kindNegativeDebit = "negative-debit"
 )
 
-var faultKinds = []string{kind429, kind503, kind401, kindMalformed, kindNextLoop, kindBadRecord, kindNegativeDebit}
+var faultKinds = []string{kind429, kind503, kind401, kindMalformed, kindNextLoop, kindBadRecord, kindNegativeDebit,
+	kindIDTokenForeignKey, kindIDTokenWrongNonce}
 
 // defaultRetryAfter is the Retry-After of a 429 or 503 fault that sets
 // none, in seconds.
@@ -71,6 +72,8 @@ func (b *Bank) takeFault(r *http.Request) *fault {
 		customer = b.requestCustomerLocked(r)
 	}
 	transactionsPage := r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/transactions")
+	codeGrant := r.Method == http.MethodPost && r.URL.Path == "/token" && r.ParseForm() == nil &&
+		r.PostForm.Get("grant_type") == "authorization_code"
 	for i, f := range b.faults {
 		if f.Customer != "" && f.Customer != customer {
 			continue
@@ -79,6 +82,9 @@ func (b *Bank) takeFault(r *http.Request) *fault {
 			continue
 		}
 		if (f.Kind == kindNextLoop || f.Kind == kindBadRecord || f.Kind == kindNegativeDebit) && !transactionsPage {
+			continue
+		}
+		if (f.Kind == kindIDTokenForeignKey || f.Kind == kindIDTokenWrongNonce) && !codeGrant {
 			continue
 		}
 		f.Remaining--

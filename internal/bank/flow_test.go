@@ -74,13 +74,25 @@ func TestFlow_fullConsent(t *testing.T) {
 			t.Errorf("GET %s: served envelope is invalid: %v", path, err)
 		}
 	}
-	for _, path := range []string{"/accounts/" + aliceAccount + "/direct-debits", "/accounts/" + aliceAccount + "/standing-orders", "/accounts/" + aliceAccount + "/scheduled-payments"} {
-		resp, body := h.get(access, path)
+	// The demo feed lists alice's mandates, standing order and scheduled
+	// payment; each served list is valid and not empty.
+	for _, o := range []struct{ path, resource string }{
+		{"/accounts/" + aliceAccount + "/direct-debits", obie.ResourceDirectDebit},
+		{"/accounts/" + aliceAccount + "/standing-orders", obie.ResourceStandingOrder},
+		{"/accounts/" + aliceAccount + "/scheduled-payments", obie.ResourceScheduledPayment},
+	} {
+		resp, body := h.get(access, o.path)
 		if resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s: status %d", path, resp.StatusCode)
+			t.Errorf("GET %s: status %d", o.path, resp.StatusCode)
+			continue
 		}
-		if !strings.Contains(string(body), `[]`) {
-			t.Errorf("GET %s: body %.200s, want an empty array", path, body)
+		got, err := (obie.Decoder{Local: obie.London, Now: h.clock.Now}).DecodeOrders(o.path, o.resource, body)
+		if err != nil {
+			t.Errorf("GET %s: served orders are invalid: %v", o.path, err)
+			continue
+		}
+		if got.Len() == 0 {
+			t.Errorf("GET %s: body %.200s, want the demo feed's orders", o.path, body)
 		}
 	}
 

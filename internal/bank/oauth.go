@@ -29,6 +29,9 @@ type authCode struct {
 	redirectURI string
 	expires     time.Time
 	used        bool
+	customer    string
+	openID      bool   // the authorization request's scope contained "openid"
+	nonce       string // the authorization request's nonce, "" when it sent none
 }
 
 // tokenResponse is the successful token response of RFC 6749 section 5.1.
@@ -37,6 +40,7 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 // oauthError is the error response of RFC 6749 section 5.2.
@@ -73,7 +77,7 @@ func (b *Bank) handleToken(w http.ResponseWriter, r *http.Request) {
 	case "client_credentials":
 		b.grantClientCredentials(w)
 	case "authorization_code":
-		b.grantAuthorizationCode(w, r.PostForm.Get("code"), r.PostForm.Get("redirect_uri"))
+		b.grantAuthorizationCode(w, r, r.PostForm.Get("code"), r.PostForm.Get("redirect_uri"))
 	case "refresh_token":
 		b.grantRefreshToken(w, r.PostForm.Get("refresh_token"))
 	case "":
@@ -96,10 +100,10 @@ func (b *Bank) grantClientCredentials(w http.ResponseWriter) {
 	token, expires := b.issueAccessLocked("", "")
 	b.mu.Unlock()
 
-	b.writeTokens(w, token, expires, "")
+	b.writeTokens(w, token, expires, "", "")
 }
 
-func (b *Bank) grantAuthorizationCode(w http.ResponseWriter, code, redirectURI string) {
+func (b *Bank) grantAuthorizationCode(w http.ResponseWriter, r *http.Request, code, redirectURI string) {
 	if code == "" || redirectURI == "" {
 		b.rejectToken(w, http.StatusBadRequest, "invalid_request", "code and redirect_uri are required")
 		return
@@ -136,10 +140,21 @@ func (b *Bank) grantAuthorizationCode(w http.ResponseWriter, code, redirectURI s
 		b.rejectToken(w, http.StatusBadRequest, "invalid_grant", reason)
 		return
 	}
+	// OpenID Connect Core 1.0 section 3.1.3.3: the token response of an
+	// openid request carries an ID token.
+	var idToken string
+	if ac.openID {
+		var err error
+		if idToken, err = b.idTokenLocked(r, ac, c.customer, faultFrom(r)); err != nil {
+			b.log.Error("failed to sign ID token", "consent_id", c.id, "error", err)
+			b.rejectToken(w, http.StatusInternalServerError, "server_error", "the ID token could not be signed")
+			return
+		}
+	}
 	token, expires := b.issueAccessLocked(c.id, code)
 	refresh := newToken()
 	b.refresh[refresh] = &refreshToken{consentID: c.id, code: code}
-	b.writeTokens(w, token, expires, refresh)
+	b.writeTokens(w, token, expires, refresh, idToken)
 }
 
 func (b *Bank) grantRefreshToken(w http.ResponseWriter, refresh string) {
@@ -167,7 +182,7 @@ func (b *Bank) grantRefreshToken(w http.ResponseWriter, refresh string) {
 	token, expires := b.issueAccessLocked(c.id, rt.code)
 	next := newToken()
 	b.refresh[next] = &refreshToken{consentID: c.id, code: rt.code}
-	b.writeTokens(w, token, expires, next)
+	b.writeTokens(w, token, expires, next, "")
 }
 
 // issueAccessLocked stores a new access token and drops expired ones.
@@ -204,7 +219,7 @@ func (b *Bank) revokeCodeLocked(code string) {
 	}
 }
 
-func (b *Bank) writeTokens(w http.ResponseWriter, token string, expires time.Time, refresh string) {
+func (b *Bank) writeTokens(w http.ResponseWriter, token string, expires time.Time, refresh, idToken string) {
 	// RFC 6749 section 5.1: responses with tokens must not be cached.
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
@@ -213,6 +228,7 @@ func (b *Bank) writeTokens(w http.ResponseWriter, token string, expires time.Tim
 		TokenType:    "Bearer",
 		ExpiresIn:    int64(expires.Sub(b.now()).Round(time.Second) / time.Second),
 		RefreshToken: refresh,
+		IDToken:      idToken,
 	})
 }
 

@@ -9,6 +9,10 @@
 // later pull fills the gap. Ingest reconciles pending entries (vanish
 // detection) only inside complete windows, so a missing page never removes
 // anything.
+//
+// Direct debits, standing orders and scheduled payments bypass ingest: after
+// the load commits, each complete read of them replaces the account's list
+// in package orders, and an incomplete read changes nothing.
 package feeds
 
 import (
@@ -67,12 +71,14 @@ const (
 // identifiers and names, balances, both directions of detailed
 // transactions (payer names and narratives for income), the account
 // holders and the customer for address checks, and committed payments for
-// affordability.
+// affordability. Standing orders are read at Detail level because only
+// that level names the creditor, which is how a standing order is matched
+// to the payments it made.
 var DefaultPermissions = []string{
 	"ReadAccountsDetail", "ReadBalances",
 	"ReadTransactionsDetail", "ReadTransactionsCredits", "ReadTransactionsDebits",
 	"ReadParty", "ReadPartyPSU",
-	"ReadDirectDebits", "ReadStandingOrdersBasic",
+	"ReadDirectDebits", "ReadStandingOrdersDetail",
 }
 
 // Errors that callers tell apart with errors.Is.
@@ -136,8 +142,16 @@ type Service struct {
 	// AfterPull runs after a pull stored data for a customer, for example to
 	// derive income again. It runs on the pulling goroutine.
 	AfterPull func(ctx context.Context, customerID string)
+	// BirthDates verifies the ID token a bank returns with a link's tokens
+	// and stores its birth date; nil ignores ID tokens.
+	BirthDates BirthDates
+	// OpenIDProviders locate the ID token keys of banks by Bank.ID; a bank
+	// without an entry has its BaseURL as issuer and is found by discovery.
+	OpenIDProviders map[string]OpenIDProvider
 
 	locks   sync.Map // consent ID -> *sync.Mutex
+	renewal sync.Map // new consent ID -> pendingRenewal, see Renew
+	jwks    jwksCache
 	running atomic.Bool
 }
 

@@ -44,8 +44,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvData(t, "../../testdata/sample")
+}
+
+// newEnvData is newEnv with the bank's demo customers read from dataDir.
+func newEnvData(t *testing.T, dataDir string) *env {
+	t.Helper()
 	e := &env{t: t, engine: storetest.New(t)}
-	b, err := bank.New(bank.Options{DataDir: "../../testdata/sample", ClientID: testClientID, ClientSecret: testSecret,
+	b, err := bank.New(bank.Options{DataDir: dataDir, ClientID: testClientID, ClientSecret: testSecret,
 		FinancialID: testFinancialID, PageSize: 50, Admin: true})
 	if err != nil {
 		t.Fatalf("bank.New: %v", err)

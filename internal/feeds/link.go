@@ -19,15 +19,21 @@ import (
 // returns the bank's authorisation page to send the customer to. The bank
 // redirects back to the bank's RedirectURI, whose handler calls Callback.
 func (s *Service) Link(ctx context.Context, customerID, bankID string) (string, error) {
+	authURL, _, err := s.link(ctx, customerID, bankID)
+	return authURL, err
+}
+
+// link is Link that also returns the new consent's ID.
+func (s *Service) link(ctx context.Context, customerID, bankID string) (authURL, consentID string, err error) {
 	if err := s.check(); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if customerID == "" {
-		return "", errors.New("link bank: customer ID is empty")
+		return "", "", errors.New("link bank: customer ID is empty")
 	}
 	client, err := s.client(bankID)
 	if err != nil {
-		return "", fmt.Errorf("link bank: %w", err)
+		return "", "", fmt.Errorf("link bank: %w", err)
 	}
 
 	// Step 1: the consent at the bank. TransactionToDateTime stays open
@@ -37,7 +43,7 @@ func (s *Service) Link(ctx context.Context, customerID, bankID string) (string, 
 	txFrom := now.Add(-s.history())
 	aspspID, err := client.CreateConsent(ctx, s.permissions(), expires, txFrom, time.Time{})
 	if err != nil {
-		return "", fmt.Errorf("link bank %s: %w", bankID, err)
+		return "", "", fmt.Errorf("link bank %s: %w", bankID, err)
 	}
 
 	// Step 2: our record of it, with the hash of the OAuth state that the
@@ -55,10 +61,16 @@ func (s *Service) Link(ctx context.Context, customerID, bankID string) (string, 
 		TransactionFrom: txFrom,
 	}
 	if err := s.writeConsent(ctx, row); err != nil {
-		return "", fmt.Errorf("link bank %s: %w", bankID, err)
+		return "", "", fmt.Errorf("link bank %s: %w", bankID, err)
+	}
+	// OpenID Connect: the nonce ties the ID token of the token response
+	// to this authorization request.
+	authURL, err = withNonce(client.AuthorizeURL(aspspID, state), oidcNonce(s.TokenKey, state))
+	if err != nil {
+		return "", "", fmt.Errorf("link bank %s: %w", bankID, err)
 	}
 	s.logger().Info("bank link started", "consent_id", row.ConsentID, "customer_id", customerID, "bank", bankID)
-	return client.AuthorizeURL(aspspID, state), nil
+	return authURL, row.ConsentID, nil
 }
 
 // oauthErrorPattern limits the error parameter of a redirect to an RFC 6749
@@ -69,8 +81,9 @@ var oauthErrorPattern = regexp.MustCompile(`^[a-z_]{1,64}$`)
 // state and either code or, when the customer declined, errParam (the
 // redirect's "error" parameter). It exchanges the code for tokens, stores
 // them encrypted, marks the consent authorised and runs the first pull
-// over the consent's whole transaction window. It returns the customer
-// the link belongs to whenever state matched one.
+// over the consent's whole transaction window. A birth date in the bank's
+// ID token is stored as well, and a rejected ID token is only logged. It
+// returns the customer the link belongs to whenever state matched one.
 //
 // When only the first pull fails, the error wraps ErrFirstPull and the
 // consent stays authorised.
@@ -101,6 +114,7 @@ func (s *Service) Callback(ctx context.Context, state, code, errParam string) (s
 		return customerID, fmt.Errorf("bank callback: %w", err)
 	}
 	unlock()
+	s.finishRenewal(ctx, row)
 
 	if _, err := s.Refresh(ctx, row.ConsentID); err != nil {
 		return customerID, fmt.Errorf("%w: %w", ErrFirstPull, err)
@@ -149,6 +163,7 @@ func (s *Service) authorise(ctx context.Context, row *consentRow, state, code, e
 		return err
 	}
 	s.logger().Info("bank linked", "consent_id", row.ConsentID, "customer_id", row.CustomerID, "bank", row.BankID)
+	s.receiveIDToken(ctx, row, state, tok.IDToken)
 	return nil
 }
 

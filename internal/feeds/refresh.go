@@ -13,6 +13,7 @@ import (
 
 	insights "github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/aspsp"
+	"github.com/openbanking-insights/insights/internal/feeds/orders"
 	"github.com/openbanking-insights/insights/internal/ingest"
 	"github.com/openbanking-insights/insights/internal/obie"
 	"github.com/openbanking-insights/insights/internal/store"
@@ -28,18 +29,18 @@ type PullResult struct {
 	Outcome      string
 	Pages        int
 	Transactions int // transaction records in accepted pages
-	Problems     []string
-	Windows      []ingest.Window
+	// PaymentOrders counts the direct debits, standing orders and
+	// scheduled payments of complete reads.
+	PaymentOrders int
+	Problems      []string
+	Windows       []ingest.Window
 	// Ingest is the result of Commit, or the zero value when the pull failed.
 	Ingest ingest.Result
 }
 
 // decodedResources are the resources ingest stores. Direct debits,
-// standing orders and scheduled payments are read (so a missing permission
-// or a broken page shows up as a problem) but not stored.
-//
-// NOTE: committed payments are not stored until ingest has tables for
-// them; affordability then has to infer them from transactions.
+// standing orders and scheduled payments are stored apart from ingest, as
+// snapshots (see orders.go).
 var decodedResources = map[string]bool{
 	aspsp.ResourceAccounts: true, aspsp.ResourceBalances: true, aspsp.ResourceTransactions: true,
 	aspsp.ResourceParties: true, aspsp.ResourceParty: true,
@@ -190,6 +191,8 @@ type pull struct {
 	// quarantinedAccounts are the accounts of pages with a quarantined
 	// record; "" stands for a page of no single account.
 	quarantinedAccounts map[string]bool
+	// orders are the payment orders of accepted pages; see orderPage.
+	orders []orders.Order
 }
 
 // run pulls into one ingest load and commits it, or aborts it when the
@@ -228,6 +231,9 @@ func (p *pull) run(ctx context.Context, client *aspsp.Client, tok aspsp.Tokens, 
 		return err
 	}
 	p.res.Ingest = result
+	if err := p.storeOrders(ctx); err != nil {
+		return err
+	}
 	p.res.Outcome = OutcomeIncomplete
 	if complete {
 		p.res.Outcome = OutcomeComplete
@@ -244,6 +250,9 @@ func (p *pull) run(ctx context.Context, client *aspsp.Client, tok aspsp.Tokens, 
 // Amount beside Debit: those records are quarantined, never stored with a
 // flipped sign, and the rest of the page is added.
 func (p *pull) sink(ctx context.Context, page aspsp.Page) error {
+	if orders.KindOfResource(page.Resource) != "" {
+		return p.orderPage(page)
+	}
 	if !decodedResources[page.Resource] {
 		return nil
 	}

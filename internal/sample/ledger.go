@@ -48,7 +48,11 @@ type entry struct {
 	// the entry, as interest does. A zero result drops the entry.
 	compute func(balance int64) int64
 	stream  *streamLabel
-	seq     int // creation order, which breaks ties between equal instants
+	// mandate and standingOrder are the direct debit mandate or standing
+	// order that the entry pays, or nil.
+	mandate       *mandate
+	standingOrder *standingOrder
+	seq           int // creation order, which breaks ties between equal instants
 }
 
 // account is one of a customer's accounts with the entries to be written.
@@ -70,6 +74,10 @@ type customer struct {
 	party    partyJSON
 	accounts []*account
 	streams  []*streamLabel
+	// Payment orders the bank lists, in the order they were set up.
+	mandates       []*mandate
+	standingOrders []*standingOrder
+	scheduled      []*scheduledPayment
 }
 
 // generator builds one customer's history between start and end.

@@ -59,6 +59,7 @@ func (g *generator) nextMonthly(payday func(first insights.Date) insights.Date) 
 func (g *generator) directDebit(a *account, due insights.Date, payee, mandate string, pence int64, category insights.Category) *entry {
 	return g.post(a, g.onOrAfterWorkingDay(due), &entry{
 		kind: kindDirectDebit, pence: pence, name: payee, ref: mandate, category: category,
+		mandate: g.registerMandate(a, payee, mandate),
 	})
 }
 
@@ -99,9 +100,10 @@ func (g *generator) ownAccount(a *account, holder string) counterparty {
 }
 
 // transfer moves money between two of the customer's accounts on d: a debit
-// of kind out on from and a Faster Payment credit on to, both Transfer.
-func (g *generator) transfer(from, to *account, d insights.Date, out kind, holder, ref string, pence int64) {
-	g.post(from, d, &entry{
+// of kind out on from and a Faster Payment credit on to, both Transfer. It
+// returns the debit.
+func (g *generator) transfer(from, to *account, d insights.Date, out kind, holder, ref string, pence int64) *entry {
+	debit := g.post(from, d, &entry{
 		kind: out, pence: pence, name: holder, ref: ref, category: insights.CategoryTransfer,
 		party: new(g.ownAccount(to, holder)),
 	})
@@ -109,6 +111,7 @@ func (g *generator) transfer(from, to *account, d insights.Date, out kind, holde
 		kind: kindFasterIn, pence: pence, credit: true, name: holder, ref: ref, category: insights.CategoryTransfer,
 		party: new(g.ownAccount(from, holder)),
 	})
+	return debit
 }
 
 // interest books interest on the booked balance at d at rate basis points a

@@ -78,8 +78,9 @@ func buildAlice(g *generator) {
 	salary.NextExpected = g.nextMonthly(payday).String()
 
 	landlord := counterparty{"HOLBECK LETTINGS LTD", "205531", "70334189"}
+	rent := g.newStandingOrder(cur, 1, landlord, "FLAT 3 RENT", 89500, insights.CategoryRent, date(2024, time.September, 1))
 	g.months(func(first insights.Date) {
-		g.standingOrder(cur, first, landlord, "FLAT 3 RENT", 89500, insights.CategoryRent)
+		g.payStandingOrder(rent, first)
 	})
 	g.monthlyDirectDebit(cur, 1, "COUNCIL TAX LEEDS CC", "LCC-40188273", insights.CategoryCouncilTax, func(first insights.Date) int64 {
 		switch {
@@ -151,6 +152,9 @@ func buildAlice(g *generator) {
 			g.payOut(cur, first.AddDays(5+g.rng.IntN(20)), friend, "DINNER", g.pence(1500, 4500), insights.CategoryOther)
 		}
 	})
+	// Concert tickets the friend bought, paid back by a payment set up to
+	// leave on the day of the concert.
+	g.schedulePayment(cur, g.end.AddDays(11), friend, "GIG TICKETS", 4650)
 }
 
 // buildBob: four-weekly pay on Fridays drifting through the month, a
@@ -240,6 +244,11 @@ func buildBob(g *generator) {
 			shop("NORTHGATE BANK", "NORTHGATE BANK", "6011", town),
 		}, perWeek: 0.5, lo: 1000, hi: 4000, fromHour: 8, toHour: 21},
 	})
+
+	// A car service booked for the week after End, paid by a one-off
+	// payment set up in advance.
+	garage := counterparty{"HILLSBOROUGH AUTOCARE LTD", "404729", "61830527"}
+	g.schedulePayment(cur, g.end.AddDays(7), garage, "MOT AND SERVICE", 28500)
 }
 
 // monthsBetween returns how many month boundaries lie from a to b.
@@ -294,9 +303,11 @@ func buildChen(g *generator) {
 	current.NextExpected = g.nextMonthly(payday).String()
 
 	landlord := counterparty{"R MCDONALD", "110422", "30857712"}
+	rent := g.newStandingOrder(cur, 1, landlord, "RENT APT 42", 105000, insights.CategoryRent, date(2024, time.April, 1))
+	saving := g.newTransferOrder(cur, savings, 2, holder, "SAVINGS", 75000, date(2022, time.August, 2))
 	g.months(func(m insights.Date) {
-		g.standingOrder(cur, m, landlord, "RENT APT 42", 105000, insights.CategoryRent)
-		g.transfer(cur, savings, g.onOrAfterWorkingDay(m.AddDays(1)), kindStandingOrder, holder, "SAVINGS", 75000)
+		g.payStandingOrder(rent, m)
+		g.payStandingOrder(saving, m)
 		g.interest(savings, m, kindInterestCredit, "INTEREST EARNED", 310)
 	})
 	// Two withdrawals from savings back to the current account.
@@ -451,8 +462,9 @@ func buildEve(g *generator) {
 
 	landlord := counterparty{"K PATEL", "090127", "44810263"}
 	bookie := counterparty{"BETVALE LTD", "309950", "71520064"}
+	rent := g.newStandingOrder(cur, 1, landlord, "FLAT B RENT", 62500, insights.CategoryRent, date(2023, time.March, 1))
 	g.months(func(first insights.Date) {
-		g.standingOrder(cur, first, landlord, "FLAT B RENT", 62500, insights.CategoryRent)
+		g.payStandingOrder(rent, first)
 		g.interest(cur, first, kindInterestDebit, "OVERDRAFT INTEREST", 3990)
 		if g.chance(0.6) {
 			g.receive(cur, first.AddDays(3+g.rng.IntN(24)), kindFasterIn, bookie, "WITHDRAWAL", g.pence(2000, 15000),

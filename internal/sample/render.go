@@ -100,6 +100,12 @@ func render(c *customer, cfg Config, from insights.Date) (feedFiles, error) {
 				if e.stream != nil {
 					paid[e.stream] = append(paid[e.stream], e)
 				}
+				if e.mandate != nil {
+					e.mandate.last = e
+				}
+				if e.standingOrder != nil {
+					e.standingOrder.last = e
+				}
 			}
 			labels.Categories[t.TransactionID] = e.category
 

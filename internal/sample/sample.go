@@ -1,14 +1,16 @@
 // Package sample generates the demo customers' OBIE v3.1 feeds: accounts,
-// balances, party and a history of transactions that reads like UK bank
-// statements, with labels.json giving the intended category of every
-// transaction and each income stream's next pay date. Everything is
-// invented, and the output is deterministic: the same Config writes the
-// same bytes.
+// balances, party, a history of transactions that reads like UK bank
+// statements, and the direct debits, standing orders and scheduled
+// payments the bank lists at the end of the history. labels.json gives the
+// intended category of every transaction and each income stream's next pay
+// date. Everything is invented, and the output is deterministic: the same
+// Config writes the same bytes.
 package sample
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -57,10 +59,17 @@ const (
 	PartyFile        = "party.json"
 	TransactionsFile = "transactions.ndjson"
 	LabelsFile       = "labels.json"
+	// Payment orders, as GET /direct-debits, /standing-orders and
+	// /scheduled-payments return them at End. A customer without orders of
+	// a kind has no such file.
+	DirectDebitsFile      = "direct-debits.json"
+	StandingOrdersFile    = "standing-orders.json"
+	ScheduledPaymentsFile = "scheduled-payments.json"
 )
 
 // Write generates every customer's feed into dir/<customer id>/, creating
-// the folders and replacing the five files.
+// the folders and replacing the files. A payment order file of a kind the
+// customer has no orders of is removed.
 func Write(dir string, cfg Config) error {
 	if cfg.Months == 0 {
 		cfg.Months = 13
@@ -79,7 +88,11 @@ func Write(dir string, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFiles(filepath.Join(dir, c.id), files); err != nil {
+		orders, err := renderOrders(c, g)
+		if err != nil {
+			return err
+		}
+		if err := writeFiles(filepath.Join(dir, c.id), files, orders); err != nil {
 			return err
 		}
 	}
@@ -99,7 +112,7 @@ func (cfg Config) validate() error {
 	return nil
 }
 
-func writeFiles(dir string, files feedFiles) error {
+func writeFiles(dir string, files feedFiles, orders orderFiles) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create sample folder: %w", err)
 	}
@@ -112,8 +125,18 @@ func writeFiles(dir string, files feedFiles) error {
 		{PartyFile, files.party},
 		{TransactionsFile, files.transactions},
 		{LabelsFile, files.labels},
+		{DirectDebitsFile, orders.directDebits},
+		{StandingOrdersFile, orders.standingOrders},
+		{ScheduledPaymentsFile, orders.scheduledPayments},
 	} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+		path := filepath.Join(dir, f.name)
+		if f.data == nil {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove stale sample file: %w", err)
+			}
+			continue
+		}
+		if err := os.WriteFile(path, f.data, 0o644); err != nil {
 			return fmt.Errorf("write sample file: %w", err)
 		}
 	}

@@ -1,0 +1,164 @@
+package orders
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openbanking-insights/insights/internal/obie"
+	"github.com/openbanking-insights/insights/internal/store"
+)
+
+// MaxFileSize is the largest payment order file LoadFile reads, in bytes.
+// One account rarely has more than a few dozen orders, each under 2 KiB.
+const MaxFileSize = 8 << 20
+
+// sniffSize is how much of a file IsOrderFile reads before deciding.
+const sniffSize = 64 << 10
+
+// IsOrderFile reports whether the file at path is an OBIE envelope of
+// direct debits, standing orders or scheduled payments. It reads at most
+// its first 64 KiB unless one of those resource names appears there, so
+// large transaction files cost little.
+func IsOrderFile(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, sniffSize)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return false, fmt.Errorf("read %s: %w", path, err)
+	}
+	head = head[:n]
+	named := false
+	for _, name := range obie.OrderResources {
+		if bytes.Contains(head, []byte(`"`+name+`"`)) {
+			named = true
+		}
+	}
+	if !named {
+		return false, nil
+	}
+	data, err := readLimited(path)
+	if err != nil {
+		return false, err
+	}
+	return obie.OrderResource(data) != "", nil
+}
+
+// FileResult reports one payment order file.
+type FileResult struct {
+	Kind     string
+	Orders   int
+	Accounts int // accounts whose orders of Kind the file replaced
+	// Unchanged counts the accounts whose current orders already matched.
+	Unchanged int
+}
+
+// LoadFile validates an OBIE envelope of direct debits, standing orders or
+// scheduled payments (as GET /accounts/{AccountId}/standing-orders returns
+// it) and stores, for each account it covers, its orders as the current
+// snapshot. The accounts covered are those of its records, and the account
+// in its Links.Self path, so that an empty list of an account's orders can
+// replace the stored one.
+//
+// A file with any problem stores nothing: the error then wraps an
+// *obie.ErrorList locating every problem. A file that covers several
+// accounts is stored account by account, so a failure of storage part way
+// leaves the accounts before it replaced.
+func LoadFile(ctx context.Context, engine store.Engine, customerID, path string, now time.Time) (FileResult, error) {
+	var res FileResult
+	if customerID == "" {
+		return res, fmt.Errorf("load %s: customer ID is empty", path)
+	}
+	data, err := readLimited(path)
+	if err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+	resource := obie.OrderResource(data)
+	dec := obie.Decoder{Local: obie.London, Now: func() time.Time { return now }}
+	recs, err := dec.DecodeOrders(path, resource, data)
+	if err != nil {
+		return res, fmt.Errorf("load %s: %w", path, err)
+	}
+
+	res.Kind = KindOfResource(resource)
+	list := FromOBIE(customerID, recs, obie.London)
+	var accounts []string
+	if id := selfAccount(data); id != "" {
+		accounts = append(accounts, id)
+		for i, o := range list {
+			if o.AccountID != id {
+				return res, fmt.Errorf("load %s: $.Data.%s[%d].AccountId: names another account than Links.Self", path, resource, i)
+			}
+		}
+	}
+	snapshots := Group(customerID, path, res.Kind, accounts, list)
+	if len(snapshots) == 0 {
+		return res, fmt.Errorf("load %s: $.Data.%s is empty and Links.Self names no account, so the file replaces nothing", path, resource)
+	}
+	for _, s := range snapshots {
+		stored, err := Write(ctx, engine, s, now)
+		if err != nil {
+			return res, fmt.Errorf("load %s: %w", path, err)
+		}
+		res.Accounts++
+		res.Orders += len(s.Orders)
+		if !stored {
+			res.Unchanged++
+		}
+	}
+	return res, nil
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("file larger than %d bytes, the limit for a payment order file", MaxFileSize)
+	}
+	return data, nil
+}
+
+// selfAccount returns the AccountId in a Links.Self of the form
+// .../accounts/{AccountId}/<resource>, or "".
+func selfAccount(data []byte) string {
+	var env struct {
+		Links struct {
+			Self string `json:"Self"`
+		} `json:"Links"`
+	}
+	if json.Unmarshal(data, &env) != nil || env.Links.Self == "" {
+		return ""
+	}
+	u, err := url.Parse(env.Links.Self)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	for i := 0; i+2 < len(parts); i++ {
+		if parts[i] == "accounts" && KindOfResource(parts[i+2]) != "" {
+			id, err := url.PathUnescape(parts[i+1])
+			if err != nil {
+				return ""
+			}
+			return id
+		}
+	}
+	return ""
+}
