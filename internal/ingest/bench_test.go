@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ func BenchmarkLoadFile(b *testing.B) {
 				l.BatchSize = n
 			}
 			heap := watchHeap()
+			cpu := cpuTime()
 			b.ResetTimer()
 
 			for i := 0; i < b.N; i++ {
@@ -49,8 +51,20 @@ func BenchmarkLoadFile(b *testing.B) {
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "tx/s")
 			b.ReportMetric(float64(vmHWM())/(1<<20), "peak-RSS-MiB")
 			b.ReportMetric(float64(heap())/(1<<20), "peak-heap-MiB")
+			b.ReportMetric((cpuTime()-cpu).Seconds()*1e6/(float64(n)*float64(b.N)), "cpu-µs/tx")
 		})
 	}
+}
+
+// cpuTime returns the user and system CPU time the process has used, chDB's
+// threads included. On a machine shared with other work, CPU time per
+// transaction varies less between runs than transactions per second.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // watchHeap samples the Go heap every 50 ms until the returned function is
@@ -65,10 +79,15 @@ func watchHeap() func() uint64 {
 		ticker := time.NewTicker(50 * time.Millisecond)
 		defer ticker.Stop()
 		var m runtime.MemStats
-		for {
+		logRSS := os.Getenv("INSIGHTS_BENCH_LOG") == "1"
+		for tick := 0; ; tick++ {
 			runtime.ReadMemStats(&m)
 			if m.HeapInuse > peak.Load() {
 				peak.Store(m.HeapInuse)
+			}
+			if logRSS && tick%20 == 0 {
+				slog.New(slog.NewTextHandler(os.Stderr, nil)).Info("memory",
+					"rss_mib", procStatus("VmRSS:")>>20, "heap_inuse_mib", m.HeapInuse>>20)
 			}
 			select {
 			case <-done:
@@ -86,13 +105,17 @@ func watchHeap() func() uint64 {
 
 // vmHWM returns the process's peak resident set size in bytes, from
 // /proc/self/status, or 0 where that is not available.
-func vmHWM() uint64 {
+func vmHWM() uint64 { return procStatus("VmHWM:") }
+
+// procStatus returns the value in bytes of one kB line of
+// /proc/self/status, or 0 where that is not available.
+func procStatus(key string) uint64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, key); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb << 10
 		}

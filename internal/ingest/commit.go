@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -45,7 +46,12 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 	if err := ld.waitInserts(); err != nil {
 		return fail(err)
 	}
-	l.logger().Debug("commit started", "load_id", ld.id, "source", ld.source)
+	if l.logger().Enabled(ctx, slog.LevelDebug) {
+		// The number of staged parts shows whether staging was merged.
+		parts, err := l.count(ctx, "SELECT uniqExact(_part) FROM transactions_staging WHERE load_id = {load:String}",
+			store.P("load", ld.id))
+		l.logger().Debug("commit started", "load_id", ld.id, "source", ld.source, "staged_parts", parts, "err", err)
+	}
 
 	// Step 2: keep pending versions that booked versions replace under the
 	// same key, then move every table's new rows.
@@ -114,9 +120,17 @@ const transactionsRange = `
 // written as parts, so ClickHouse does not gather and sort about a
 // million rows, several hundred MiB, per part (min_insert_block_size_rows
 // defaults to 1,048,449).
+//
+// The move reads every staged part at once, each column of each part with
+// a read buffer of its own, so max_read_buffer_size keeps those at 128 KiB
+// instead of 1 MiB. With background merges turned off on staging (200 parts
+// at 10M rows) that took the 10M peak from 4.6 to 4.2 GiB, but with merges
+// (about ten parts left when the commit starts) the peak was 3.3 GiB and the
+// move 3 to 4.5 times as fast (at a lower load), so staging is still merged.
 const moveSettings = `
 SETTINGS optimize_read_in_order = 1, max_threads = 2,
-         min_insert_block_size_rows = 100000, min_insert_block_size_bytes = 67108864`
+         min_insert_block_size_rows = 100000, min_insert_block_size_bytes = 67108864,
+         max_read_buffer_size = 131072`
 
 // moveFunc returns the step that copies the staged rows of one table into
 // it and returns how many it inserted.

@@ -8,4 +8,5 @@ var (
 	FeedAccounts          = feedAccounts
 	VmHWM                 = vmHWM
 	WatchHeap             = watchHeap
+	CPUTime               = cpuTime
 )

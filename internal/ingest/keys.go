@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"strconv"
 	"time"
 
@@ -13,43 +14,104 @@ import (
 // hashFields returns the hex SHA-256 of fields, each prefixed with its
 // length so that no two different lists hash alike ("ab","c" vs "a","bc").
 func hashFields(fields ...string) string {
-	var h fieldHash
+	var scratch [1024]byte
+	b := scratch[:0]
 	for _, f := range fields {
-		h.str(f)
+		b = appendField(b, f)
 	}
-	return h.sum()
+	return sumHex(b)
 }
 
-// fieldHash builds the input of hashFields field by field in one buffer,
-// so hashing a row allocates only the returned string.
-type fieldHash struct {
-	scratch [1024]byte
-	buf     []byte
+// The append functions below build the input of a hash in a buffer that
+// the caller keeps on its stack, so hashing a row allocates only the
+// returned string. Each appends one field as hashFields would: its length
+// as an unsigned varint, then its bytes.
+
+func appendField(dst []byte, f string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(f)))
+	return append(dst, f...)
 }
 
-func (h *fieldHash) str(f string) {
-	if h.buf == nil {
-		h.buf = h.scratch[:0]
-	}
-	h.buf = binary.AppendUvarint(h.buf, uint64(len(f)))
-	h.buf = append(h.buf, f...)
-}
-
-// time adds t as formatTime formats it.
-func (h *fieldHash) time(t time.Time) {
+// appendTimeField appends t as formatTime formats it.
+func appendTimeField(dst []byte, t time.Time) []byte {
 	if t.IsZero() {
-		h.str("")
-		return
+		return appendField(dst, "")
 	}
-	var b [len(hashTimeLayout)]byte
-	h.str(string(t.UTC().Truncate(time.Millisecond).AppendFormat(b[:0], hashTimeLayout)))
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return appendField(dst, formatTime(t))
+	}
+	hour, minute, sec := t.Clock()
+	dst = binary.AppendUvarint(dst, uint64(len(hashTimeLayout)))
+	dst = appendDigits(dst, year, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(month), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, day, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, hour, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, minute, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, sec, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, t.Nanosecond()/int(time.Millisecond), 3)
+	return append(dst, 'Z')
 }
 
-func (h *fieldHash) sum() string {
-	if h.buf == nil {
-		h.buf = h.scratch[:0]
+// appendDateField appends d as insights.Date.String formats it.
+func appendDateField(dst []byte, d insights.Date) []byte {
+	if d.IsZero() || d.Year < 0 || d.Year > 9999 || d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 {
+		return appendField(dst, d.String())
 	}
-	digest := sha256.Sum256(h.buf)
+	dst = binary.AppendUvarint(dst, uint64(len("2006-01-02")))
+	dst = appendDigits(dst, d.Year, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(d.Month), 2)
+	dst = append(dst, '-')
+	return appendDigits(dst, d.Day, 2)
+}
+
+// appendAmountField appends a as insights.Amount.String formats it: the
+// sign, the integer part and all insights.AmountScale decimals.
+func appendAmountField(dst []byte, a insights.Amount) []byte {
+	v := int64(a)
+	if v == math.MinInt64 {
+		return appendField(dst, a.String())
+	}
+	var b [32]byte
+	s := b[:0]
+	if v < 0 {
+		s = append(s, '-')
+		v = -v
+	}
+	unit := int64(1)
+	for range insights.AmountScale {
+		unit *= 10
+	}
+	s = strconv.AppendInt(s, v/unit, 10)
+	s = append(s, '.')
+	s = appendDigits(s, int(v%unit), insights.AmountScale)
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// appendDigits appends the non-negative v in decimal, zero-padded to width.
+func appendDigits(dst []byte, v, width int) []byte {
+	var b [20]byte
+	i := len(b)
+	for v > 0 || i > len(b)-width {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, b[i:]...)
+}
+
+// sumHex returns the hex SHA-256 of b.
+func sumHex(b []byte) string {
+	digest := sha256.Sum256(b)
 	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], digest[:])
 	return string(out[:])
@@ -103,18 +165,21 @@ func (k *keyer) setKey(t *insights.Transaction) {
 		t.Key = "id:" + t.TransactionID
 		return
 	}
-	var h fieldHash
-	h.str(t.AccountID)
-	h.time(t.BookingTime)
-	h.str(t.Amount.String())
-	for _, f := range []string{t.Currency, string(t.Status), t.Description, t.BankTransactionCode,
+	var scratch [1024]byte
+	b := appendField(scratch[:0], t.AccountID)
+	b = appendTimeField(b, t.BookingTime)
+	b = appendAmountField(b, t.Amount)
+	for _, f := range [...]string{t.Currency, string(t.Status), t.Description, t.BankTransactionCode,
 		t.BankTransactionSubCode, t.ProprietaryCode, t.ProprietaryIssuer} {
-		h.str(f)
+		b = appendField(b, f)
 	}
-	base := h.sum()
+	base := sumHex(b)
 	n := k.seen[base]
 	k.seen[base] = n + 1
-	t.Key = "fp:" + hashFields(base, strconv.Itoa(n))
+	var num [20]byte
+	b = appendField(scratch[:0], base)
+	b = appendField(b, string(strconv.AppendInt(num[:0], int64(n), 10)))
+	t.Key = "fp:" + sumHex(b)
 }
 
 // The content hashes cover every column a row stores except customer_id,
@@ -137,17 +202,18 @@ func partyHash(p *insights.Party) string {
 }
 
 func transactionHash(t *insights.Transaction) string {
-	var h fieldHash
-	for _, f := range []string{t.AccountID, t.Key, t.TransactionID, string(t.Status)} {
-		h.str(f)
+	var scratch [1024]byte
+	b := scratch[:0]
+	for _, f := range [...]string{t.AccountID, t.Key, t.TransactionID, string(t.Status)} {
+		b = appendField(b, f)
 	}
-	h.time(t.BookingTime)
-	h.time(t.ValueTime)
-	h.str(t.BookingDate.String())
-	h.str(t.Amount.String())
-	for _, f := range []string{t.Currency, t.Description, t.Counterparty, t.MCC, t.BankTransactionCode,
+	b = appendTimeField(b, t.BookingTime)
+	b = appendTimeField(b, t.ValueTime)
+	b = appendDateField(b, t.BookingDate)
+	b = appendAmountField(b, t.Amount)
+	for _, f := range [...]string{t.Currency, t.Description, t.Counterparty, t.MCC, t.BankTransactionCode,
 		t.BankTransactionSubCode, t.ProprietaryCode, t.ProprietaryIssuer, string(t.Category), t.CategoryRule} {
-		h.str(f)
+		b = appendField(b, f)
 	}
-	return h.sum()
+	return sumHex(b)
 }

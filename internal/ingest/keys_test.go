@@ -3,6 +3,7 @@ package ingest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -133,5 +134,44 @@ func TestHashFields_lengthPrefixed(t *testing.T) {
 	}
 	if hashFields("ab", "c") == hashFields("a", "bc") {
 		t.Error("hashFields(ab, c) = hashFields(a, bc)")
+	}
+}
+
+// TestAppendFields_sameAsStrings checks that the allocation-free field
+// writers of the hashes write what the string formatting they replace
+// writes, so content hashes of stored rows keep matching.
+func TestAppendFields_sameAsStrings(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := []time.Time{
+		{},
+		time.Date(2017, 6, 30, 23, 0, 0, 123456789, time.UTC),
+		time.Date(2017, 1, 1, 0, 0, 0, 999999, london),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-5, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0),
+	}
+	for _, tm := range times {
+		if got, want := appendTimeField(nil, tm), appendField(nil, formatTime(tm)); string(got) != string(want) {
+			t.Errorf("appendTimeField(%v) = %q, want %q", tm, got, want)
+		}
+	}
+	amounts := []insights.Amount{0, 1, -1, 99999, 100000, -100000, 123456789, -5, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
+	for _, a := range amounts {
+		if got, want := appendAmountField(nil, a), appendField(nil, a.String()); string(got) != string(want) {
+			t.Errorf("appendAmountField(%d) = %q, want %q", int64(a), got, want)
+		}
+	}
+	dates := []insights.Date{{}, {Year: 2024, Month: 2, Day: 29}, {Year: 7, Month: 1, Day: 5}, {Year: 12345, Month: 1, Day: 1},
+		{Year: -1, Month: 1, Day: 1}, {Year: 2024, Month: 12, Day: 31}}
+	for _, d := range dates {
+		if got, want := appendDateField(nil, d), appendField(nil, d.String()); string(got) != string(want) {
+			t.Errorf("appendDateField(%+v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -40,6 +40,7 @@ type Load struct {
 	// into one loads row with its first run.
 	digest     hash.Hash
 	fileDigest string
+	hashBuf    [2 * sha256.Size]byte // hashBytes's buffer
 
 	accounts     *stager[insights.Account]
 	balances     *stager[insights.Balance]
@@ -103,6 +104,15 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 // ID returns the load's load_id, the staging partition and the value of
 // the load_id column of every row the load inserts.
 func (ld *Load) ID() string { return ld.id }
+
+// hashBytes returns a content hash (64 hex digits) as bytes for digest
+// without allocating them. The bytes are valid until the next call.
+func (ld *Load) hashBytes(hash string) []byte {
+	if len(hash) > len(ld.hashBuf) {
+		return []byte(hash)
+	}
+	return ld.hashBuf[:copy(ld.hashBuf[:], hash)]
+}
 
 func (ld *Load) nextSeq() uint64 {
 	ld.seq++

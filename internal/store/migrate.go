@@ -73,7 +73,8 @@ func splitStatements(sql string) []string {
 }
 
 // Migrate applies the migrations not yet recorded in schema_migrations, in
-// order. Each statement is idempotent (IF NOT EXISTS), so a migration cut
+// order. On a Clustered engine every statement runs in its cluster form
+// (ON CLUSTER, replicated and Distributed tables). Each statement is idempotent (IF NOT EXISTS), so a migration cut
 // short by a crash is simply run again; its version is recorded only after
 // all its statements succeeded.
 func Migrate(ctx context.Context, e Engine, logger *slog.Logger) error {
@@ -88,8 +89,14 @@ func Migrate(ctx context.Context, e Engine, logger *slog.Logger) error {
 	const createTable = `CREATE TABLE IF NOT EXISTS schema_migrations
 (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
 ENGINE = ReplacingMergeTree ORDER BY version`
-	if err := e.Exec(ctx, createTable); err != nil {
+	create, err := engineStatements(e, createTable)
+	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	for _, stmt := range create {
+		if err := e.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
 	}
 	applied, err := appliedVersions(ctx, e)
 	if err != nil {
@@ -101,8 +108,14 @@ ENGINE = ReplacingMergeTree ORDER BY version`
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := e.Exec(ctx, stmt); err != nil {
+			forms, err := engineStatements(e, stmt)
+			if err != nil {
 				return fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+			for _, form := range forms {
+				if err := e.Exec(ctx, form); err != nil {
+					return fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
+				}
 			}
 		}
 		err := e.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ({version:UInt32}, {name:String})",
@@ -113,6 +126,16 @@ ENGINE = ReplacingMergeTree ORDER BY version`
 		logger.Info("schema migration applied", "version", m.Version, "name", m.Name, "database", e.Database())
 	}
 	return nil
+}
+
+// engineStatements returns stmt as e runs it: unchanged on one server, or
+// its ClusterStatements form when e is Clustered with a cluster name.
+func engineStatements(e Engine, stmt string) ([]string, error) {
+	c, ok := e.(Clustered)
+	if !ok || c.Cluster() == "" {
+		return []string{stmt}, nil
+	}
+	return ClusterStatements(stmt, c.Cluster(), e.Database())
 }
 
 func appliedVersions(ctx context.Context, e Engine) (map[int]bool, error) {

@@ -29,7 +29,10 @@ import (
 type Engine struct {
 	conn     driver.Conn
 	database string
-	logger   *slog.Logger
+	// cluster is the DSN's cluster option: the ClickHouse cluster the
+	// schema is created on, or "" for one server.
+	cluster string
+	logger  *slog.Logger
 }
 
 var _ store.Engine = (*Engine)(nil)
@@ -59,9 +62,16 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Engine, error)
 	if !strings.HasPrefix(strings.ToLower(dsn), "clickhouse://") {
 		return nil, errors.New("invalid ClickHouse DSN: want clickhouse://user:password@host:9000/database")
 	}
+	dsn, cluster, err := splitClusterOption(dsn)
+	if err != nil {
+		return nil, err
+	}
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("invalid ClickHouse DSN: %w", err)
+	}
+	if cluster != "" {
+		clusterSettings(opts)
 	}
 	database := opts.Auth.Database
 	if database == "" {
@@ -74,7 +84,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Engine, error)
 
 	// Create the database over a connection that does not select it, because
 	// the server rejects a connection to a database that does not exist.
-	if err := createDatabase(ctx, *opts, database); err != nil {
+	if err := createDatabase(ctx, *opts, database, cluster); err != nil {
 		return nil, fmt.Errorf("%w: create database %s on ClickHouse at %s: %w", store.ErrUnavailable, database, hosts, err)
 	}
 
@@ -88,14 +98,14 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Engine, error)
 		return nil, fmt.Errorf("%w: ping ClickHouse at %s: %w", store.ErrUnavailable, hosts, err)
 	}
 
-	logger.Info("connected to ClickHouse", "hosts", hosts, "database", database)
-	return &Engine{conn: conn, database: database, logger: logger}, nil
+	logger.Info("connected to ClickHouse", "hosts", hosts, "database", database, "cluster", cluster)
+	return &Engine{conn: conn, database: database, cluster: cluster, logger: logger}, nil
 }
 
 // createDatabase runs CREATE DATABASE IF NOT EXISTS over a short-lived
 // connection without a database. opts is a copy, so the caller's options keep
 // their database.
-func createDatabase(ctx context.Context, opts clickhouse.Options, database string) error {
+func createDatabase(ctx context.Context, opts clickhouse.Options, database, cluster string) error {
 	opts.Auth.Database = ""
 	conn, err := clickhouse.Open(&opts)
 	if err != nil {
@@ -103,7 +113,11 @@ func createDatabase(ctx context.Context, opts clickhouse.Options, database strin
 	}
 	defer conn.Close()
 
-	err = conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+database+"`")
+	stmt := "CREATE DATABASE IF NOT EXISTS `" + database + "`"
+	if cluster != "" {
+		stmt += " ON CLUSTER `" + cluster + "`"
+	}
+	err = conn.Exec(ctx, stmt)
 	var exception *clickhouse.Exception
 	if errors.As(err, &exception) && exception.Code == codeAccessDenied {
 		// A user without the CREATE DATABASE grant may still use a database
@@ -116,14 +130,24 @@ func createDatabase(ctx context.Context, opts clickhouse.Options, database strin
 // codeAccessDenied is ClickHouse's ACCESS_DENIED error code.
 const codeAccessDenied = 497
 
-// Exec runs a statement that returns no rows.
+// Exec runs a statement that returns no rows. On a cluster, ALTER TABLE
+// and OPTIMIZE TABLE run in their cluster form on the per-shard tables
+// (see store.ClusterStatements), because a Distributed table has no parts.
 func (e *Engine) Exec(ctx context.Context, query string, params ...store.Param) error {
 	ctx, err := withParameters(ctx, params)
 	if err != nil {
 		return err
 	}
-	if err := e.conn.Exec(ctx, query); err != nil {
-		return classify(fmt.Errorf("clickhouse exec: %w", err))
+	statements := []string{query}
+	if e.cluster != "" && runsOnShards(query) {
+		if statements, err = store.ClusterStatements(query, e.cluster, e.database); err != nil {
+			return err
+		}
+	}
+	for _, stmt := range statements {
+		if err := e.conn.Exec(ctx, stmt); err != nil {
+			return classify(fmt.Errorf("clickhouse exec: %w", err))
+		}
 	}
 	return nil
 }
@@ -143,6 +167,10 @@ func (e *Engine) Query(ctx context.Context, query string, params ...store.Param)
 
 // Database returns the name of the database the engine works in.
 func (e *Engine) Database() string { return e.database }
+
+// Cluster returns the ClickHouse cluster the schema is created on, or ""
+// for one server. store.Migrate reads it through store.Clustered.
+func (e *Engine) Cluster() string { return e.cluster }
 
 // Close closes the engine's connections.
 func (e *Engine) Close() error {

@@ -1,6 +1,13 @@
-// Package storetest gives tests a real embedded ClickHouse: one chDB engine
-// per test binary (chDB allows one data directory per process) and a fresh,
-// migrated database per test.
+// Package storetest gives tests a real ClickHouse and a fresh, migrated
+// database per test. By default it is the embedded engine: one chDB engine
+// per test binary (chDB allows one data directory per process). With
+// INSIGHTS_TEST_CLICKHOUSE_DSN set, every test using New runs on that
+// ClickHouse server instead, and with INSIGHTS_TEST_CLICKHOUSE_CLUSTER also
+// set, on that cluster in the cluster schema, so the same tests cover both
+// engines:
+//
+//	go test ./...
+//	INSIGHTS_TEST_CLICKHOUSE_DSN=clickhouse://localhost:9000 go test ./...
 package storetest
 
 import (
@@ -30,6 +37,16 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 // New returns an engine on a new database, with all migrations applied,
 // dropped when the test ends. It fails the test when libchdb.so is missing.
 func New(t testing.TB) store.Engine {
+	t.Helper()
+	if os.Getenv(ServerDSNVariable) != "" {
+		return NewServer(t, os.Getenv(ClusterVariable))
+	}
+	return NewEmbedded(t)
+}
+
+// NewEmbedded returns an engine of the embedded engine on a new, migrated
+// database, whatever the environment says.
+func NewEmbedded(t testing.TB) store.Engine {
 	t.Helper()
 	ctx := context.Background()
 	once.Do(openRoot)
