@@ -27,7 +27,7 @@ type Commitment struct {
 	// rank) of the regular run, or of all payments when irregular.
 	AmountLow, AmountHigh insights.Amount
 	Currency              string
-	Confidence            float64 // as Stream.Confidence
+	Confidence            float64 // the score of streamConfidence, not calibrated
 	Rule                  string  // "commitment:<schedule>", e.g. "commitment:monthly-fixed-day"
 }
 

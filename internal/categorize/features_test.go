@@ -206,8 +206,17 @@ func TestDetectIncomeDetailed_confidenceAndBand(t *testing.T) {
 	}
 
 	acme := byPayer["ACME LTD"]
-	if acme.Confidence < 0.7 || acme.Confidence > 1 {
-		t.Errorf("steady stream Confidence = %.3f, want 0.7..1", acme.Confidence)
+	scored := DetectIncomeScored(concat(steady, lapsed, gig), date("2026-06-26"), england)
+	if len(scored) != len(streams) || scored[0].Payer != "ACME LTD" {
+		t.Fatalf("DetectIncomeScored returned %d streams, first %q, want %d, ACME LTD first", len(scored), scored[0].Payer, len(streams))
+	}
+	// 6 payments (0.92), 5 of them within 25% of the median (5/6), all of
+	// the payer's payments in the run: 0.92 * 5/6 * 1.
+	if score := scored[0].Confidence; score < 0.76 || score > 0.78 {
+		t.Errorf("steady stream score = %.3f, want about 0.77", score)
+	}
+	if want := CalibratedConfidence(scored[0].Confidence); acme.Confidence != want {
+		t.Errorf("steady stream Confidence = %.3f, want the calibrated score %.3f", acme.Confidence, want)
 	}
 	if acme.AmountLow != amount("2000.00") {
 		t.Errorf("steady stream AmountLow = %s, want 2000", acme.AmountLow)
@@ -308,5 +317,31 @@ func TestCategorizeHistory_salaryFromStream(t *testing.T) {
 		if tr.CategoryRule != "override:side" {
 			t.Errorf("%s overridden credit rule = %s, want override:side", tr.BookingDate, tr.CategoryRule)
 		}
+	}
+}
+
+func TestCalibratedConfidence_steps(t *testing.T) {
+	steps := ConfidenceSteps()
+	if len(steps) == 0 || steps[0].From != 0 {
+		t.Fatalf("steps %v, want a first step from 0", steps)
+	}
+	for i := 1; i < len(steps); i++ {
+		if steps[i].From <= steps[i-1].From || steps[i].Confidence < steps[i-1].Confidence {
+			t.Errorf("step %d %+v after %+v: want rising From and a Confidence that does not fall", i, steps[i], steps[i-1])
+		}
+	}
+	if c := CalibratedConfidence(0); c != 0 {
+		t.Errorf("CalibratedConfidence(0) = %v, want 0 for an irregular or lapsed stream", c)
+	}
+	for _, s := range steps {
+		if c := CalibratedConfidence(max(s.From, 0.001)); c != s.Confidence {
+			t.Errorf("CalibratedConfidence(%v) = %v, want the step's %v", s.From, c, s.Confidence)
+		}
+		if s.Confidence < 0 || s.Confidence > 1 {
+			t.Errorf("step %+v: Confidence outside 0..1", s)
+		}
+	}
+	if c, last := CalibratedConfidence(1), steps[len(steps)-1].Confidence; c != last {
+		t.Errorf("CalibratedConfidence(1) = %v, want the last step's %v", c, last)
 	}
 }

@@ -48,8 +48,10 @@ type Stream struct {
 	insights.IncomeStream
 	// Confidence, from 0 to 1, is the detector's estimate that the next
 	// payment arrives on NextExpected within the amount band. It is 0 for an
-	// irregular or lapsed stream. See streamConfidence for the formula; it
-	// is a heuristic score, not a calibrated probability.
+	// irregular or lapsed stream. It is the score of streamConfidence
+	// mapped through confidenceSteps, which were fitted so that it matches
+	// the share of such predictions that came true on generated histories
+	// (see docs/confidence.md).
 	Confidence float64
 	// AmountLow and AmountHigh are the 10th and 90th percentiles (nearest
 	// rank) of the payments of the regular run, or of all payments of an
@@ -74,6 +76,17 @@ func DetectIncome(txs []insights.Transaction, asOf insights.Date, cal *calendar.
 // DetectIncomeDetailed is DetectIncome with a confidence and an amount band
 // for each stream.
 func DetectIncomeDetailed(txs []insights.Transaction, asOf insights.Date, cal *calendar.Calendar) []Stream {
+	streams := DetectIncomeScored(txs, asOf, cal)
+	for i := range streams {
+		streams[i].Confidence = CalibratedConfidence(streams[i].Confidence)
+	}
+	return streams
+}
+
+// DetectIncomeScored is DetectIncomeDetailed with the uncalibrated score
+// of streamConfidence in place of each stream's Confidence, for fitting
+// the calibration.
+func DetectIncomeScored(txs []insights.Transaction, asOf insights.Date, cal *calendar.Calendar) []Stream {
 	groups := groupPayments(txs, asOf, isIncomeCredit)
 	streams := make([]Stream, 0, len(groups))
 	for _, g := range groups {
@@ -251,7 +264,9 @@ func detectStream(g *payerGroup, asOf insights.Date, cal *calendar.Calendar) Str
 // payments give 0.64 and 6 give 0.92. The second is the share of the run
 // within 25% of its median amount. The third is the share of all payments
 // that the run covers, at least one half, so that a job change does not
-// sink a new, steady stream. An irregular or lapsed series scores 0.
+// sink a new, steady stream. An irregular or lapsed series scores 0. The
+// score orders streams by how sure the detector is, but is not a
+// probability: CalibratedConfidence turns it into one for income streams.
 func streamConfidence(s series) float64 {
 	if !s.regular || s.next.IsZero() {
 		return 0

@@ -26,8 +26,8 @@ const (
 	LeapDayFebruary28 = "february-28"
 )
 
-// DefaultMaxBalanceAge is the balance age above which a funds claim is
-// logged as resting on old data when Deriver.MaxBalanceAge is 0.
+// DefaultMaxBalanceAge is the balance age above which a funds claim
+// counts as resting on stale data when Deriver.MaxBalanceAge is 0.
 const DefaultMaxBalanceAge = 72 * time.Hour
 
 var london = mustLoadLocation("Europe/London")
@@ -55,10 +55,14 @@ type Deriver struct {
 	// LeapDayFebruary28: the day a 29 February birthday is marked in
 	// non-leap years.
 	LeapDayBirthday string
-	// MaxBalanceAge is the age above which a balance is logged as stale;
-	// 0 means DefaultMaxBalanceAge. Older balances still decide a funds
-	// claim, and the claim's AsOf shows their age.
+	// MaxBalanceAge is the age above which a balance is stale; 0 means
+	// DefaultMaxBalanceAge. A stale balance still decides a funds claim
+	// when no fresher one can be pulled, and the claim states its age.
 	MaxBalanceAge time.Duration
+	// Balances pulls fresh balances when a funds claim would rest on one
+	// older than MaxBalanceAge; nil keeps the stored balance, and the
+	// claim states its age.
+	Balances BalanceRefresher
 	// Logger receives warnings about stored data; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -116,6 +120,9 @@ const maxMinimumAge = 150
 // req is valid. Reasons echo thresholds and codes, never a postcode, which
 // is personal.
 func checkRequest(req insights.ClaimRequest) (field, reason string) {
+	if req.SalaryAmountBand && req.Kind != insights.ClaimNextSalaryDate {
+		return "SalaryAmountBand", fmt.Sprintf("only a %[2]s claim has an amount band, not %[1]s", req.Kind, insights.ClaimNextSalaryDate)
+	}
 	switch req.Kind {
 	case insights.ClaimAgeOver:
 		if req.MinimumAge < 1 || req.MinimumAge > maxMinimumAge {
@@ -128,10 +135,9 @@ func checkRequest(req insights.ClaimRequest) (field, reason string) {
 		if !isCurrencyCode(req.Currency) {
 			return "Currency", fmt.Sprintf("invalid value %q: want an ISO 4217 code such as GBP", req.Currency)
 		}
+		return checkFundsRequest(req)
 	case insights.ClaimAddressMatches:
-		if normalizePostCode(req.PostCode) == "" {
-			return "PostCode", "missing"
-		}
+		return checkAddressRequest(req)
 	case insights.ClaimNextSalaryDate:
 	case insights.ClaimAffordability:
 		if !affordabilityMonths[req.Months] {

@@ -3,6 +3,7 @@ package derive
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/openbanking-insights/insights"
@@ -20,8 +21,9 @@ import (
 //
 // An OBIE balance whose CreditLine has Included true counts the overdraft
 // or credit limit in its amount. The limit is borrowing, not funds, so it
-// is subtracted: 100.00 in credit with a 500.00 overdraft included in a
-// balance of 600.00 counts as 100.00.
+// is subtracted unless {overdraft} is true: 100.00 in credit with a 500.00
+// overdraft included in a balance of 600.00 counts as 100.00, or as 600.00
+// when the client asked for the overdraft to count.
 //
 // NOTE: ingest sums only included lines in the balance's currency into
 // credit_line, so an included line in another currency (or with no Amount)
@@ -31,11 +33,12 @@ import (
 const fundsQuery = `SELECT
     toString(sum(funds)),
     count() AS accounts,
-    min(as_of_ms)
+    min(as_of_ms),
+    max(as_of_ms)
 FROM (
     SELECT
         account_id,
-        argMax(amount - if(credit_line_included, credit_line, toDecimal64(0, 5)), (preference, as_of)) AS funds,
+        argMax(amount - if(credit_line_included AND NOT {overdraft:Bool}, credit_line, toDecimal64(0, 5)), (preference, as_of)) AS funds,
         argMax(toUnixTimestamp64Milli(as_of), (preference, as_of)) AS as_of_ms
     FROM (
         SELECT
@@ -53,59 +56,122 @@ FROM (
 // times used, so the result is known to hold from then. It is unavailable
 // when no account has a balance of a usable type in the currency.
 //
+// Without IncludeOverdraft an included credit line is subtracted (see
+// fundsQuery); with it the balance counts as the bank states it. With
+// AverageDays the result compares the average of daily balances instead
+// (see averageFunds).
+//
+// When the oldest balance used is older than MaxBalanceAge and Balances is
+// set, the customer's linked banks are pulled first and the claim derived
+// again. A balance still too old is stated in the result's Funds.
+//
 // NOTE: the type preference comes before recency, so an old
 // InterimAvailable is used over a newer ClosingBooked of the same account.
-// A bank that stops sending a type would leave AsOf old; it is logged.
+// NOTE: the consent service also derives at approval while holding its
+// decision lock, so a pull there delays other decisions in the process.
+// The preview the customer sees first usually pulls already.
 func (d *Deriver) fundsAtLeast(ctx context.Context, customerID string, req insights.ClaimRequest, now time.Time) (insights.ClaimResult, error) {
-	res := insights.ClaimResult{Request: req}
-	total, oldest, accounts, err := d.funds(ctx, customerID, req.Currency)
-	if err != nil {
-		return res, fmt.Errorf("derive funds for claim: %w", err)
+	res, err := d.fundsOnce(ctx, customerID, req, now)
+	if err != nil || !res.Available || !res.Funds.Stale || d.Balances == nil {
+		return res, err
 	}
-	if accounts == 0 {
+
+	pulled, err := d.Balances.RefreshBalances(ctx, customerID)
+	if err != nil {
+		// The stored balance still decides the claim, which states its age.
+		d.logger().Warn("balance refresh for a funds claim failed", "customer_id", customerID, "error", err)
+		return res, nil
+	}
+	if !pulled {
+		return res, nil
+	}
+	fresh, err := d.fundsOnce(ctx, customerID, req, now)
+	if err != nil {
+		return res, err
+	}
+	fresh.Funds.Refreshed = true
+	return fresh, nil
+}
+
+// fundsOnce decides ClaimFundsAtLeast from the balances stored now.
+func (d *Deriver) fundsOnce(ctx context.Context, customerID string, req insights.ClaimRequest, now time.Time) (insights.ClaimResult, error) {
+	res := insights.ClaimResult{Request: req}
+	var (
+		total          insights.Amount
+		oldest, newest time.Time
+		ok             bool
+	)
+	if req.AverageDays > 0 {
+		avg, err := d.averageFunds(ctx, customerID, req, now)
+		if err != nil {
+			return res, fmt.Errorf("derive average funds for claim: %w", err)
+		}
+		total, oldest, newest, ok = avg.average, avg.oldest, avg.newest, avg.ok
+	} else {
+		sum, from, to, accounts, err := d.funds(ctx, customerID, req.Currency, req.IncludeOverdraft)
+		if err != nil {
+			return res, fmt.Errorf("derive funds for claim: %w", err)
+		}
+		total, oldest, newest, ok = sum, from, to, accounts > 0
+	}
+	if !ok {
 		return res, nil
 	}
 
 	res.Available = true
 	res.Holds = total >= req.Amount
 	res.AsOf = oldest
-	if age := now.Sub(oldest); age > d.maxBalanceAge() {
+	res.DataFrom, res.DataTo = oldest, newest
+	res.Funds = &insights.FundsBasis{OverdraftIncluded: req.IncludeOverdraft, AverageDays: req.AverageDays}
+
+	// An average looks back on purpose, so its age is that of its newest
+	// balance; a current balance is as old as the oldest one summed.
+	latest := oldest
+	if req.AverageDays > 0 {
+		latest = newest
+	}
+	res.Funds.BalanceAge = max(0, now.Sub(latest))
+	if res.Funds.BalanceAge > d.maxBalanceAge() {
+		res.Funds.Stale = true
 		d.logger().Info("funds claim rests on an old balance",
-			"customer_id", customerID, "balance_age", age.Round(time.Second).String(),
+			"customer_id", customerID, "balance_age", res.Funds.BalanceAge.Round(time.Second).String(),
 			"max_balance_age", d.maxBalanceAge().String())
 	}
 	return res, nil
 }
 
 // funds returns the customer's funds in currency as fundsQuery defines
-// them, the oldest balance time used, and the number of accounts summed.
-func (d *Deriver) funds(ctx context.Context, customerID, currency string) (insights.Amount, time.Time, int, error) {
-	rows, err := d.Engine.Query(ctx, fundsQuery, store.P("customer", customerID), store.P("currency", currency))
+// them, the oldest and newest balance times used, and the number of
+// accounts summed.
+func (d *Deriver) funds(ctx context.Context, customerID, currency string, overdraft bool) (total insights.Amount, oldest, newest time.Time, accounts int, err error) {
+	rows, err := d.Engine.Query(ctx, fundsQuery, store.P("customer", customerID), store.P("currency", currency),
+		store.P("overdraft", strconv.FormatBool(overdraft)))
 	if err != nil {
-		return 0, time.Time{}, 0, err
+		return 0, time.Time{}, time.Time{}, 0, err
 	}
 	defer rows.Close()
 
 	var (
 		sum      string
-		accounts uint64
+		count    uint64
 		oldestMs int64
+		newestMs int64
 	)
 	if rows.Next() {
-		if err := rows.Scan(&sum, &accounts, &oldestMs); err != nil {
-			return 0, time.Time{}, 0, err
+		if err := rows.Scan(&sum, &count, &oldestMs, &newestMs); err != nil {
+			return 0, time.Time{}, time.Time{}, 0, err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, time.Time{}, 0, err
+		return 0, time.Time{}, time.Time{}, 0, err
 	}
-	if accounts == 0 {
-		return 0, time.Time{}, 0, nil
+	if count == 0 {
+		return 0, time.Time{}, time.Time{}, 0, nil
 	}
 
-	total, err := insights.ParseSignedAmount(sum)
+	total, err = insights.ParseSignedAmount(sum)
 	if err != nil {
-		return 0, time.Time{}, 0, fmt.Errorf("sum of %d balances: %w", accounts, err)
+		return 0, time.Time{}, time.Time{}, 0, fmt.Errorf("sum of %d balances: %w", count, err)
 	}
-	return total, time.UnixMilli(oldestMs).UTC(), int(accounts), nil
+	return total, time.UnixMilli(oldestMs).UTC(), time.UnixMilli(newestMs).UTC(), int(count), nil
 }

@@ -88,7 +88,7 @@ func TestFunds_total(t *testing.T) {
 	insertBalance(t, e, "c", balance{account: "b", typ: "ClosingAvailable", amount: "-250.5", currency: "GBP", asOf: "2026-11-30T10:00:00Z"})
 
 	d := &Deriver{Engine: e}
-	total, _, accounts, err := d.funds(t.Context(), "c", "GBP")
+	total, _, _, accounts, err := d.funds(t.Context(), "c", "GBP", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,13 @@ func (d *Deriver) nextSalary(ctx context.Context, customerID string, req insight
 	}
 	res.Available = true
 	res.AsOf = derivedAt
+	// The streams come from the whole booked history up to derivedAt, so
+	// the data window has no start of its own.
+	res.DataTo = derivedAt
 	res.NextDate, res.Cadence = salary.NextExpected, salary.Cadence
+	if req.SalaryAmountBand {
+		res.SalaryAmount, res.SalaryCurrency = salary.TypicalAmount, salary.Currency
+	}
 	return res, nil
 }
 

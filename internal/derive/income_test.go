@@ -9,6 +9,7 @@ import (
 
 	"github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/categorize"
+	"github.com/openbanking-insights/insights/internal/feeds/orders"
 	"github.com/openbanking-insights/insights/internal/ingest"
 	"github.com/openbanking-insights/insights/internal/store"
 	"github.com/openbanking-insights/insights/internal/store/storetest"
@@ -253,6 +254,18 @@ func TestDerive_sampleFeed(t *testing.T) {
 		}
 		for _, f := range files {
 			if filepath.Base(f) == "labels.json" {
+				continue
+			}
+			// Direct debits, standing orders and scheduled payments have
+			// their own loader, as in `insights ingest`.
+			isOrders, err := orders.IsOrderFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isOrders {
+				if _, err := orders.LoadFile(ctx, e, tt.customer, f, mustTime(t, "2026-11-30T06:00:00Z")); err != nil {
+					t.Fatalf("load %s: %v", f, err)
+				}
 				continue
 			}
 			if _, err := loader.LoadFile(ctx, tt.customer, f); err != nil {

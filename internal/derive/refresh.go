@@ -3,6 +3,8 @@ package derive
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/openbanking-insights/insights"
@@ -11,19 +13,21 @@ import (
 )
 
 // historyQuery reads the customer's booked transactions, credits and
-// debits, with only the columns the income and commitment detectors use:
-// each column costs time per row to format and parse. FINAL keeps the
-// newest version of a transaction stored more than once. The WHERE clause
-// fixes customer_id, the first column of the table's sorting key, so only
-// that customer's granules are read and merged. The order is fixed so that
-// the detectors merge entries of one day in the same order every time.
+// debits, with only the columns the income and commitment detectors and
+// the affordability sums use: each column costs time per row to format and
+// parse. FINAL keeps the newest version of a transaction stored more than
+// once. The WHERE clause fixes customer_id, the first column of the
+// table's sorting key, so only that customer's granules are read and
+// merged. The order is fixed so that the detectors merge entries of one
+// day in the same order every time. {state} is the state column, or
+// 'current' when the table has none (see stateColumn).
 const historyQuery = `SELECT
     account_id, toString(booking_date), toString(amount), toString(currency),
     description, counterparty, toString(mcc),
     toString(bank_tx_code), toString(bank_tx_subcode), toString(proprietary_code),
-    toString(category)
+    toString(category), {state}
 FROM transactions FINAL
-WHERE customer_id = {customer:String} AND status = 'booked' AND amount != 0
+WHERE customer_id = {customer:String} AND status = 'booked'
 ORDER BY booking_time, account_id, transaction_key
 SETTINGS max_threads = 1, optimize_read_in_order = 1`
 
@@ -56,35 +60,58 @@ func (d *Deriver) RefreshIncome(ctx context.Context, customerID string, now time
 // must not grow the tables. An empty set is not stored, so the newest
 // stored set stays readable.
 //
-// It runs two queries when nothing changed (the transactions, then both
-// stored sets) and one insert per changed set.
+// It reads the stored sets on one connection while it reads the
+// transactions and payment orders on another, and inserts each changed set.
 func (d *Deriver) RefreshInsights(ctx context.Context, customerID string, now time.Time) (Derived, error) {
+	derived, _, err := d.refresh(ctx, customerID, now, nil)
+	return derived, err
+}
+
+// refresh is RefreshInsights. When also is not nil, it runs also after the
+// stored sets on their connection, and refresh returns the affordability
+// day rows built from its read of the transactions (see bookedHistory).
+func (d *Deriver) refresh(ctx context.Context, customerID string, now time.Time, also func(context.Context) error) (Derived, []dayFlows, error) {
 	if customerID == "" {
-		return Derived{}, insights.Errorf(insights.ErrInvalid, "customer ID is empty")
+		return Derived{}, nil, insights.Errorf(insights.ErrInvalid, "customer ID is empty")
 	}
-	txs, err := d.bookedHistory(ctx, customerID)
+	state, err := d.stateColumn(ctx)
 	if err != nil {
-		return Derived{}, fmt.Errorf("refresh insights: read transactions: %w", err)
+		return Derived{}, nil, fmt.Errorf("refresh insights: %w", err)
 	}
 
-	// Step 1: detect, on the customer's local date.
-	today := d.today(now)
-	derived := Derived{
-		Income:      categorize.DetectIncomeDetailed(txs, today, d.calendar()),
-		Commitments: categorize.DetectCommitments(txs, today, d.calendar()),
+	// Step 1: read the newest stored sets, and run also, while the
+	// transactions are read and detected. Each query takes a free
+	// connection of the engine, so they run at once when it has two.
+	var (
+		stored             storedSets
+		storedErr, alsoErr error
+		wait               sync.WaitGroup
+	)
+	wait.Go(func() {
+		stored, storedErr = d.storedSets(ctx, customerID, incomeTable, commitmentsTable)
+		if storedErr == nil && also != nil {
+			alsoErr = also(ctx)
+		}
+	})
+	derived, days, transactions, err := d.detect(ctx, customerID, state, now)
+	wait.Wait()
+	if err != nil {
+		return Derived{}, nil, fmt.Errorf("refresh insights: %w", err)
+	}
+	if storedErr != nil {
+		return Derived{}, nil, fmt.Errorf("refresh insights: %w", storedErr)
+	}
+	if alsoErr != nil {
+		return Derived{}, nil, alsoErr
 	}
 
 	// Step 2: compare with the newest stored sets.
-	stored, err := d.storedSets(ctx, customerID, incomeTable, commitmentsTable)
-	if err != nil {
-		return Derived{}, fmt.Errorf("refresh insights: %w", err)
-	}
 	incomeChanged := stored.incomeAt.IsZero() || !sameStreams(stored.income, derived.Income)
 	commitmentsChanged := stored.commitmentsAt.IsZero() || !sameCommitments(stored.commitments, derived.Commitments)
 	if !incomeChanged && !commitmentsChanged {
 		d.logger().Debug("insights unchanged", "customer_id", customerID,
 			"streams", len(derived.Income), "commitments", len(derived.Commitments))
-		return derived, nil
+		return derived, days, nil
 	}
 
 	// Step 3: store each changed set under one derived_at that no stored
@@ -97,69 +124,103 @@ func (d *Deriver) RefreshInsights(ctx context.Context, customerID string, now ti
 	}
 	if incomeChanged {
 		if err := d.insertSet(ctx, incomeTable, customerID, derivedAt, streamRows(derived.Income)); err != nil {
-			return Derived{}, fmt.Errorf("refresh insights: %w", err)
+			return Derived{}, nil, fmt.Errorf("refresh insights: %w", err)
 		}
 	}
 	if commitmentsChanged {
 		if err := d.insertSet(ctx, commitmentsTable, customerID, derivedAt, derived.Commitments); err != nil {
-			return Derived{}, fmt.Errorf("refresh insights: %w", err)
+			return Derived{}, nil, fmt.Errorf("refresh insights: %w", err)
 		}
 	}
 
-	d.logger().Info("insights derived", "customer_id", customerID, "transactions", len(txs),
+	d.logger().Info("insights derived", "customer_id", customerID, "transactions", transactions,
 		"streams", len(derived.Income), "commitments", len(derived.Commitments),
 		"income_changed", incomeChanged, "commitments_changed", commitmentsChanged, "derived_at", derivedAt)
-	return derived, nil
+	return derived, days, nil
 }
 
-// bookedHistory reads the rows of historyQuery as transactions. Fields
-// that historyQuery leaves out (Key, TransactionID, BookingTime,
-// CategoryRule and the like) are zero. A stored category of uncategorized
-// is cleared, so that the detectors apply the built-in rules to it.
-// Transfers between the customer's own accounts are then marked (see
-// markOwnTransfers).
-func (d *Deriver) bookedHistory(ctx context.Context, customerID string) ([]insights.Transaction, error) {
-	rows, err := d.Engine.Query(ctx, historyQuery, store.P("customer", customerID))
+// detect reads the customer's booked history and detects income streams
+// and commitments on the customer's local date at now. It also returns the
+// history's affordability day rows and the number of transactions read.
+func (d *Deriver) detect(ctx context.Context, customerID, state string, now time.Time) (Derived, []dayFlows, int, error) {
+	txs, days, err := d.bookedHistory(ctx, customerID, state)
 	if err != nil {
-		return nil, err
+		return Derived{}, nil, 0, fmt.Errorf("read transactions: %w", err)
+	}
+	today := d.today(now)
+	derived := Derived{
+		Income:      categorize.DetectIncomeDetailed(txs, today, d.calendar()),
+		Commitments: categorize.DetectCommitments(txs, today, d.calendar()),
+	}
+	// Active direct debits and standing orders the banks list are known
+	// commitments.
+	if derived.Commitments, err = d.commitmentsWithOrders(ctx, customerID, derived.Commitments, today); err != nil {
+		return Derived{}, nil, 0, err
+	}
+	return derived, days, len(txs), nil
+}
+
+// bookedHistory reads the rows of historyQuery, with state the SQL of its
+// state column. It returns the transactions of a non-zero amount for the
+// detectors, and the affordability day rows of the current ones (see
+// dayRows). Fields that historyQuery leaves out (Key, TransactionID,
+// BookingTime, CategoryRule and the like) are zero. A stored category of
+// uncategorized is cleared, so that the detectors apply the built-in rules
+// to it. Transfers between the customer's own accounts are then marked
+// (see markOwnTransfers), but the day rows keep the stored categories.
+func (d *Deriver) bookedHistory(ctx context.Context, customerID, state string) ([]insights.Transaction, []dayFlows, error) {
+	query := strings.Replace(historyQuery, "{state}", state, 1)
+	rows, err := d.Engine.Query(ctx, query, store.P("customer", customerID))
+	if err != nil {
+		return nil, nil, err
 	}
 	defer rows.Close()
 
-	var txs []insights.Transaction
-	for rows.Next() {
-		t, err := scanTransaction(rows, customerID)
+	var (
+		txs  []insights.Transaction
+		days dayRows
+	)
+	for n := 0; rows.Next(); n++ {
+		t, category, state, err := scanTransaction(rows, customerID)
 		if err != nil {
-			return nil, fmt.Errorf("transaction %d: %w", len(txs), err)
+			return nil, nil, fmt.Errorf("transaction %d: %w", n, err)
 		}
-		txs = append(txs, t)
+		if t.Currency == AffordabilityCurrency && state == stateCurrent {
+			days.add(t.AccountID, t.BookingDate, t.Amount, category)
+		}
+		if t.Amount != 0 {
+			txs = append(txs, t)
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	markOwnTransfers(txs)
-	return txs, nil
+	return txs, days.list(), nil
 }
 
-func scanTransaction(rows store.Rows, customerID string) (insights.Transaction, error) {
-	t := insights.Transaction{CustomerID: customerID, Status: insights.StatusBooked}
-	var bookingDate, amount, category string
-	err := rows.Scan(&t.AccountID, &bookingDate, &amount, &t.Currency, &t.Description, &t.Counterparty,
-		&t.MCC, &t.BankTransactionCode, &t.BankTransactionSubCode, &t.ProprietaryCode, &category)
+// scanTransaction scans a row of historyQuery. It also returns the stored
+// category, uncategorized included, and the state.
+func scanTransaction(rows store.Rows, customerID string) (t insights.Transaction, category, state string, err error) {
+	t = insights.Transaction{CustomerID: customerID, Status: insights.StatusBooked}
+	var bookingDate, amount string
+	err = rows.Scan(&t.AccountID, &bookingDate, &amount, &t.Currency, &t.Description, &t.Counterparty,
+		&t.MCC, &t.BankTransactionCode, &t.BankTransactionSubCode, &t.ProprietaryCode, &category, &state)
 	if err != nil {
-		return t, err
+		return t, "", "", err
 	}
 
 	if t.BookingDate, err = insights.ParseDate(bookingDate); err != nil {
-		return t, fmt.Errorf("booking_date: %w", err)
+		return t, "", "", fmt.Errorf("booking_date: %w", err)
 	}
 	if t.Amount, err = insights.ParseSignedAmount(amount); err != nil {
-		return t, fmt.Errorf("amount: %w", err)
+		return t, "", "", fmt.Errorf("amount: %w", err)
 	}
 	t.Category = insights.Category(category)
 	if t.Category == insights.CategoryUncategorized {
 		t.Category = ""
 	}
-	return t, nil
+	return t, category, state, nil
 }
 
 // markOwnTransfers marks as transfers the entries that mirror an entry of

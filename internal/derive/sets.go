@@ -3,10 +3,11 @@ package derive
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -66,46 +67,36 @@ type storedSets struct {
 	commitmentsAt time.Time
 }
 
-// storedSets reads the newest set of each of tables in one query and sorts
-// each set by counterparty and currency, as the detectors do.
+// storedSets reads the newest set of each of tables, one query per table
+// run at once, and sorts each set by counterparty and currency, as the
+// detectors do. Two single-table queries on two connections took about 2.4
+// ms each where their UNION ALL took about 6.9 ms.
 func (d *Deriver) storedSets(ctx context.Context, customerID string, tables ...setTable) (storedSets, error) {
-	selects := make([]string, len(tables))
+	var (
+		sets storedSets
+		read = make([]setRows, len(tables))
+		errs = make([]error, len(tables))
+		wait sync.WaitGroup
+	)
 	for i, t := range tables {
-		selects[i] = "SELECT * FROM (" + t.selectNewest() + ")"
+		wait.Go(func() { read[i], errs[i] = d.storedSet(ctx, customerID, t) })
 	}
-	query := strings.Join(selects, "\nUNION ALL\n") + "\nSETTINGS max_threads = 1"
+	wait.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return sets, err
+	}
 
-	var sets storedSets
-	rows, err := d.Engine.Query(ctx, query, store.P("customer", customerID))
-	if err != nil {
-		return sets, err
-	}
-	defer rows.Close()
-	type identity struct{ table, counterparty, currency string }
-	seen := map[identity]bool{}
-	for n := 0; rows.Next(); n++ {
-		table, row, derivedAt, err := scanSetRow(rows, customerID)
-		if err != nil {
-			return sets, fmt.Errorf("stored set row %d: %w", n, err)
+	for i, t := range tables {
+		for _, row := range read[i].rows {
+			switch t.name {
+			case incomeTable.name:
+				sets.income = append(sets.income, streamOf(row))
+				sets.incomeAt = read[i].derivedAt
+			case commitmentsTable.name:
+				sets.commitments = append(sets.commitments, row)
+				sets.commitmentsAt = read[i].derivedAt
+			}
 		}
-		id := identity{table, row.Payee, row.Currency}
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		switch table {
-		case incomeTable.name:
-			sets.income = append(sets.income, streamOf(row))
-			sets.incomeAt = derivedAt
-		case commitmentsTable.name:
-			sets.commitments = append(sets.commitments, row)
-			sets.commitmentsAt = derivedAt
-		default:
-			return sets, fmt.Errorf("stored set row %d: unknown table %q", n, table)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return sets, err
 	}
 
 	slices.SortFunc(sets.income, func(a, b categorize.Stream) int {
@@ -115,6 +106,45 @@ func (d *Deriver) storedSets(ctx context.Context, customerID string, tables ...s
 		return cmp.Or(cmp.Compare(a.Payee, b.Payee), cmp.Compare(a.Currency, b.Currency))
 	})
 	return sets, nil
+}
+
+// setRows is the newest stored set of one table.
+type setRows struct {
+	rows      []categorize.Commitment
+	derivedAt time.Time
+}
+
+// storedSet reads the newest set of t. Of rows with one counterparty and
+// currency, which a retried insert may store twice, it keeps the first.
+func (d *Deriver) storedSet(ctx context.Context, customerID string, t setTable) (setRows, error) {
+	var set setRows
+	rows, err := d.Engine.Query(ctx, t.selectNewest()+"\nSETTINGS max_threads = 1", store.P("customer", customerID))
+	if err != nil {
+		return set, fmt.Errorf("read %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	type identity struct{ counterparty, currency string }
+	seen := map[identity]bool{}
+	for n := 0; rows.Next(); n++ {
+		table, row, derivedAt, err := scanSetRow(rows, customerID)
+		if err != nil {
+			return set, fmt.Errorf("read %s: row %d: %w", t.name, n, err)
+		}
+		if table != t.name {
+			return set, fmt.Errorf("read %s: row %d: unknown table %q", t.name, n, table)
+		}
+		id := identity{row.Payee, row.Currency}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		set.rows = append(set.rows, row)
+		set.derivedAt = derivedAt
+	}
+	if err := rows.Err(); err != nil {
+		return set, fmt.Errorf("read %s: %w", t.name, err)
+	}
+	return set, nil
 }
 
 // scanSetRow scans a row of selectNewest. A commitment holds every column
@@ -135,6 +165,9 @@ func scanSetRow(rows store.Rows, customerID string) (string, categorize.Commitme
 	c.Category, c.Cadence, c.Payments = insights.Category(category), insights.Cadence(cadence), int(payments)
 	if c.LastPaid, err = insights.ParseDate(lastPaid); err != nil {
 		return "", c, time.Time{}, fmt.Errorf("last_paid: %w", err)
+	}
+	if c.LastPaid == unpaidDate {
+		c.LastPaid = insights.Date{} // a listed payment order not paid yet
 	}
 	if next != "" {
 		if c.NextExpected, err = insights.ParseDate(next); err != nil {
@@ -265,7 +298,16 @@ func (d *Deriver) insertSet(ctx context.Context, t setTable, customerID string, 
 	return nil
 }
 
-func date32(d insights.Date) arrow.Date32 { return arrow.Date32FromTime(d.In(time.UTC)) }
+// unpaidDate is the last_paid stored for a zero LastPaid: a commitment
+// from a listed payment order that has not paid yet.
+var unpaidDate = insights.Date{Year: 1970, Month: time.January, Day: 1}
+
+func date32(d insights.Date) arrow.Date32 {
+	if d.IsZero() {
+		d = unpaidDate
+	}
+	return arrow.Date32FromTime(d.In(time.UTC))
+}
 
 // confidenceDigits is the precision at which two confidences count as
 // equal when a derived set is compared with the stored one. A float that

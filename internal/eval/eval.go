@@ -136,8 +136,12 @@ type Report struct {
 	// payment's date. RollingSalary is the same for salaries only.
 	Rolling       map[insights.Cadence]*Hits
 	RollingSalary Hits
-	Commitments   map[insights.Cadence]*Hits
-	Misses        []Miss
+	// Confidence holds, for each rolling cut at which the stream was
+	// detected with a score above 0, the score and whether the prediction
+	// came true (see ConfidenceSample).
+	Confidence  []ConfidenceSample
+	Commitments map[insights.Cadence]*Hits
+	Misses      []Miss
 }
 
 // MacroF1 returns the mean F1 over the categories that were labelled or
@@ -330,12 +334,14 @@ func (r *Report) scoreStream(c *Case, want StreamLabel, streams []insights.Incom
 // the history that has at least three of its payments.
 func (r *Report) scoreRolling(c *Case, want StreamLabel, txs []insights.Transaction) {
 	var dates []insights.Date
+	paid := map[insights.Date]insights.Amount{} // the payments of each day, summed
 	for i := range txs {
 		t := &txs[i]
 		if t.Amount <= 0 || t.Status != insights.StatusBooked || c.Labels[t.Key] != want.Category ||
 			categorize.NormalizeCounterparty(t.Counterparty) != want.Payer {
 			continue
 		}
+		paid[t.BookingDate] += t.Amount
 		if len(dates) == 0 || dates[len(dates)-1] != t.BookingDate {
 			dates = append(dates, t.BookingDate)
 		}
@@ -351,9 +357,15 @@ func (r *Report) scoreRolling(c *Case, want StreamLabel, txs []insights.Transact
 	for i := 3; i < len(dates); i++ {
 		for _, asOf := range []insights.Date{dates[i-1], dates[i].AddDays(-1)} {
 			got := insights.Date{}
-			for _, s := range categorize.DetectIncome(txs, asOf, c.Calendar) {
-				if s.Payer == want.Payer {
-					got = s.NextExpected
+			for _, s := range categorize.DetectIncomeScored(txs, asOf, c.Calendar) {
+				if s.Payer != want.Payer {
+					continue
+				}
+				got = s.NextExpected
+				if s.Confidence > 0 {
+					amount := paid[dates[i]]
+					r.Confidence = append(r.Confidence, ConfidenceSample{Score: s.Confidence, DateRight: got == dates[i],
+						InBand: s.AmountLow <= amount && amount <= s.AmountHigh})
 				}
 			}
 			hits.Total++

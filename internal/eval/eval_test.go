@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/openbanking-insights/insights"
@@ -175,5 +176,95 @@ func TestMacroF1_countsWrongPredictions(t *testing.T) {
 	want := (2.0/3 + 0) / 2
 	if got := r.MacroF1(); math.Abs(got-want) > 1e-9 {
 		t.Errorf("MacroF1 = %v, want %v", got, want)
+	}
+}
+
+// TestConfidenceSteps_matchFit fits the confidence steps again on the
+// calibration histories: the committed steps of package categorize must be
+// that fit, so a change to the detector or the generator that moves it
+// fails here until `go run ./internal/eval/cmd/eval -calibrate` is rerun.
+func TestConfidenceSteps_matchFit(t *testing.T) {
+	cases, err := CalibrationCases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := Run(categorize.New(), cases)
+	if len(report.Confidence) < 1000 {
+		t.Fatalf("%d calibration predictions, want at least 1000", len(report.Confidence))
+	}
+	fitted, committed := FitConfidence(report.Confidence), categorize.ConfidenceSteps()
+	if !slices.Equal(fitted, committed) {
+		t.Errorf("committed confidence steps %v, the calibration histories fit %v", committed, fitted)
+	}
+}
+
+// TestConfidence_calibratedOnCorpus checks the fit on the committed corpus,
+// which it was not fitted on: the stated confidence must be closer to the
+// observed share than the uncalibrated score, and within 0.1 of it.
+func TestConfidence_calibratedOnCorpus(t *testing.T) {
+	corpus, err := LoadCorpus(labelledDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := Run(categorize.New(), corpus)
+	_, calibrated := Reliability(report.Confidence, categorize.CalibratedConfidence)
+	_, raw := Reliability(report.Confidence, identity)
+	if calibrated >= raw || calibrated > 0.1 {
+		t.Errorf("expected calibration error %.3f calibrated, %.3f uncalibrated: want below both 0.1 and the uncalibrated", calibrated, raw)
+	}
+}
+
+func TestFitConfidence_monotonePools(t *testing.T) {
+	sample := func(score float64, right bool) ConfidenceSample {
+		return ConfidenceSample{Score: score, DateRight: right, InBand: true}
+	}
+	// Scores 0.62: 3 of 4 right; 0.71: 1 of 4 right (a violation, pooled
+	// with 0.62 into 4 of 8); 0.96: 4 of 4 right.
+	var samples []ConfidenceSample
+	for i := range 4 {
+		samples = append(samples, sample(0.62, i < 3), sample(0.71, i < 1), sample(0.96, true))
+	}
+	got := FitConfidence(samples)
+	want := []categorize.ConfidenceStep{{From: 0, Confidence: 0.5}, {From: 0.95, Confidence: 1}}
+	if !slices.Equal(got, want) {
+		t.Errorf("FitConfidence = %v, want %v", got, want)
+	}
+	for _, score := range []float64{0.1, 0.62, 0.71} {
+		if c := confidenceOf(got, score); c != 0.5 {
+			t.Errorf("score %.2f maps to %v, want 0.5", score, c)
+		}
+	}
+}
+
+func confidenceOf(steps []categorize.ConfidenceStep, score float64) float64 {
+	c := 0.0
+	for _, s := range steps {
+		if score >= s.From {
+			c = s.Confidence
+		}
+	}
+	return c
+}
+
+func TestReliability_buckets(t *testing.T) {
+	samples := []ConfidenceSample{
+		{Score: 0.55, DateRight: true, InBand: true},
+		{Score: 0.55, DateRight: true, InBand: false},
+		{Score: 0.97, DateRight: true, InBand: true},
+		{Score: 1, DateRight: false, InBand: true},
+	}
+	rows, ece := Reliability(samples, identity)
+	if len(rows) != 2 {
+		t.Fatalf("%d rows, want 2: %+v", len(rows), rows)
+	}
+	if r := rows[0]; r.From != 0.5 || r.Predictions != 2 || r.DateRight != 1 || r.Right != 0.5 {
+		t.Errorf("first row %+v, want 2 predictions from 0.5, date right 1, right 0.5", r)
+	}
+	if r := rows[1]; r.From != 0.95 || r.To != 1 || r.Predictions != 2 || r.Right != 0.5 {
+		t.Errorf("second row %+v, want 2 predictions from 0.95 to 1, right 0.5", r)
+	}
+	// |0.55-0.5| for two predictions, |0.985-0.5| for two.
+	if want := (2*0.05 + 2*0.485) / 4; math.Abs(ece-want) > 1e-9 {
+		t.Errorf("expected calibration error %v, want %v", ece, want)
 	}
 }

@@ -47,12 +47,40 @@ func (r *Report) Print(w io.Writer, misses int) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := PrintReliability(w, r.Confidence); err != nil {
+		return err
+	}
 
 	if misses > 0 && len(r.Misses) > 0 {
 		fmt.Fprintf(w, "\nwrong predictions (%d, first %d):\n", len(r.Misses), min(misses, len(r.Misses)))
 		for _, m := range r.Misses[:min(misses, len(r.Misses))] {
 			fmt.Fprintf(w, "  %s %s: want %s, got %s %s [%s | %s | %s | mcc %s | %s]\n", m.Case, m.Item, m.Want, m.Got,
 				m.Rule, m.Counterparty, m.Description, m.BankCode, m.MCC, m.ProprietaryKey)
+		}
+	}
+	return nil
+}
+
+// PrintReliability writes the reliability tables of samples: the rolling
+// predictions grouped by the Confidence that categorize states for them,
+// and by their uncalibrated score.
+func PrintReliability(w io.Writer, samples []ConfidenceSample) error {
+	for _, t := range []struct {
+		title string
+		state func(float64) float64
+	}{
+		{"stated confidence", categorize.CalibratedConfidence},
+		{"uncalibrated score", identity},
+	} {
+		rows, ece := Reliability(samples, t.state)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "\n%s\tpredictions\tmean stated\tdate right\tdate and band right\t\n", t.title)
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%.2f to %.2f\t%d\t%.3f\t%.3f\t%.3f\t\n", r.From, r.To, r.Predictions, r.Stated, r.DateRight, r.Right)
+		}
+		fmt.Fprintf(tw, "expected calibration error\t\t\t\t%.3f\t\n", ece)
+		if err := tw.Flush(); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -27,6 +27,7 @@ func run() error {
 	labelled := flag.String("labelled", "testdata/labelled", "folder of the generated labelled corpus")
 	sample := flag.String("sample", "testdata/sample", "folder of the demo feed with labels.json per customer; empty to skip")
 	generate := flag.Bool("generate", false, "regenerate the labelled corpus into -labelled and exit")
+	calibrate := flag.Bool("calibrate", false, "fit the confidence steps on the corpora of eval.CalibrationSeeds, print them as Go and exit")
 	seed := flag.Int64("seed", eval.DefaultSeed, "seed of the corpus generator")
 	misses := flag.Int("misses", 20, "maximum number of wrong predictions to list")
 	flag.Parse()
@@ -37,6 +38,10 @@ func run() error {
 		}
 		fmt.Printf("wrote the labelled corpus to %s (seed %d)\n", *labelled, *seed)
 		return nil
+	}
+
+	if *calibrate {
+		return printCalibration()
 	}
 
 	corpus, err := eval.LoadCorpus(*labelled)
@@ -69,4 +74,24 @@ func run() error {
 		fmt.Println()
 	}
 	return nil
+}
+
+// printCalibration fits the confidence steps on generated histories and
+// prints them as the Go source of categorize.confidenceSteps, with the
+// reliability of the fitted and of the committed steps on those histories.
+func printCalibration() error {
+	cases, err := eval.CalibrationCases()
+	if err != nil {
+		return fmt.Errorf("failed to generate the calibration histories: %w", err)
+	}
+	report := eval.Run(categorize.New(), cases)
+	steps := eval.FitConfidence(report.Confidence)
+	fmt.Printf("// fitted on %d predictions of %d customers (seeds %v)\n", len(report.Confidence), len(cases), eval.CalibrationSeeds)
+	fmt.Println("var confidenceSteps = []ConfidenceStep{")
+	for _, s := range steps {
+		fmt.Printf("\t{From: %.2f, Confidence: %.3f},\n", s.From, s.Confidence)
+	}
+	fmt.Println("}")
+	fmt.Println("\ncommitted steps on the calibration histories:")
+	return eval.PrintReliability(os.Stdout, report.Confidence)
 }

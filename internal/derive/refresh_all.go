@@ -1,0 +1,47 @@
+package derive
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/openbanking-insights/insights"
+)
+
+// Insights is one derivation of all of a customer's insights.
+type Insights struct {
+	Derived
+	// Affordability holds the figures of each window length of
+	// ClaimAffordability (3, 6 and 12 months) that the stored data
+	// supports, by number of months.
+	Affordability map[int]insights.AffordabilityFigures
+}
+
+// RefreshAll refreshes the customer's income streams and commitments as
+// RefreshInsights does, and computes the affordability figures over 3, 6
+// and 12 months as Affordability does, at now. It reads the transactions
+// once for both: the detectors and the affordability sums take the same
+// rows. The balances are read on the connection that reads the stored
+// sets, while the transactions are read and detected on another.
+func (d *Deriver) RefreshAll(ctx context.Context, customerID string, now time.Time) (Insights, error) {
+	var anchors []anchor
+	readAnchors := func(ctx context.Context) error {
+		var err error
+		if anchors, err = d.anchors(ctx, customerID); err != nil {
+			return fmt.Errorf("refresh insights: %w", err)
+		}
+		return nil
+	}
+	derived, days, err := d.refresh(ctx, customerID, now, readAnchors)
+	if err != nil {
+		return Insights{}, err
+	}
+
+	all := Insights{Derived: derived, Affordability: map[int]insights.AffordabilityFigures{}}
+	for months := range affordabilityMonths {
+		if figures, ok := d.affordabilityFigures(days, anchors, months, now); ok {
+			all.Affordability[months] = figures
+		}
+	}
+	return all, nil
+}
