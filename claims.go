@@ -23,12 +23,44 @@ type ClaimRequest struct {
 	// Amount and Currency are the threshold of ClaimFundsAtLeast.
 	Amount   Amount
 	Currency string
+	// AverageDays, when above 0, asks ClaimFundsAtLeast to compare the
+	// average end-of-day available balance over that many days, ending
+	// with the day of the newest balance, instead of the current balance.
+	AverageDays int
+	// IncludeOverdraft asks ClaimFundsAtLeast to count arranged overdrafts
+	// and credit lines as funds. The claim states which it did.
+	IncludeOverdraft bool
 	// PostCode is the postcode ClaimAddressMatches compares against.
+	// Address is a whole address to compare against instead; a request
+	// sets one of the two, or neither with an AddressScope.
 	PostCode string
+	Address  string
+	// AddressScope, when set, asks ClaimAddressMatches for only the
+	// country (AddressCountry) or region (AddressRegion) of the customer's
+	// address instead of a match.
+	AddressScope string
+	// FullAddress asks for the customer's whole address in the
+	// ClaimAddressMatches claim. It is disclosed only when the customer
+	// chooses to share it in the consent decision.
+	FullAddress bool
 	// Months is the window of ClaimAffordability in whole calendar months:
 	// 3, 6 or 12.
 	Months int
+	// SalaryAmountBand asks ClaimNextSalaryDate to also state the band of
+	// the salary's typical payment, as the separate "next_salary_amount"
+	// member. Without it the amount never leaves the service.
+	SalaryAmountBand bool
 }
+
+// Values of ClaimRequest.AddressScope.
+const (
+	// AddressCountry discloses the ISO 3166-1 alpha-2 country of the
+	// customer's address, such as "GB".
+	AddressCountry = "country"
+	// AddressRegion discloses the ISO 3166-2 code of the UK nation the
+	// customer's postcode lies in, such as "GB-SCT".
+	AddressRegion = "region"
+)
 
 // ClaimResult is the derived value of one requested claim. It is the only
 // thing about a customer that leaves the service.
@@ -44,9 +76,29 @@ type ClaimResult struct {
 	// AsOf is the time of the data the result is derived from. For funds
 	// it is the oldest of the balances used.
 	AsOf time.Time
+	// DataFrom and DataTo bound the stored data the result was derived
+	// from: the oldest and newest balance, party record or transaction
+	// read. They are zero when the claim is unavailable.
+	DataFrom time.Time
+	DataTo   time.Time
+	// Country and Region are the result of a ClaimAddressMatches request
+	// with an AddressScope.
+	Country string
+	Region  string
+	// PostalAddress is the customer's address for a FullAddress request.
+	// Derivation fills it, and it leaves the service only when the
+	// customer chose to disclose it in the consent decision.
+	PostalAddress *PostalAddress
+	// Funds describes how a ClaimFundsAtLeast result was computed.
+	Funds *FundsBasis
 	// NextDate and Cadence are the result of ClaimNextSalaryDate.
 	NextDate Date
 	Cadence  Cadence
+	// SalaryAmount and SalaryCurrency are the typical (median) payment of
+	// the salary stream, set only when the request has SalaryAmountBand.
+	// Only its band leaves the service.
+	SalaryAmount   Amount
+	SalaryCurrency string
 	// Affordability holds the figures of ClaimAffordability; nil for other
 	// kinds and when the claim is unavailable. Only bands of them leave the
 	// service.
@@ -138,6 +190,11 @@ type AttestationRequest struct {
 	// Format is the form of the token issued on approval. Empty means
 	// TokenJWS.
 	Format TokenFormat
+	// ConsentDuration is how long after approval the client may fetch fresh
+	// tokens under this request; 0 means one token only. ConsentUntil is
+	// approval time plus ConsentDuration, zero until the customer approves.
+	ConsentDuration time.Duration
+	ConsentUntil    time.Time
 	// HolderKey is the holder's public key as JWK JSON (RFC 7517), an EC
 	// P-256 or Ed25519 key, or empty. Only a TokenSDJWT request has one: the
 	// token then names it in "cnf", and a verifier can demand a Key Binding
@@ -163,4 +220,29 @@ type Client struct {
 	Name          string
 	AllowedClaims []ClaimKind
 	Disabled      bool
+}
+
+// PostalAddress is a customer's address as the bank supplied it.
+type PostalAddress struct {
+	Lines    []string
+	Town     string
+	PostCode string
+	Country  string // ISO 3166-1 alpha-2
+}
+
+// FundsBasis states how a ClaimFundsAtLeast result was computed.
+type FundsBasis struct {
+	// OverdraftIncluded is true when credit lines counted as funds.
+	OverdraftIncluded bool
+	// AverageDays is the number of days averaged, or 0 for the current
+	// balance.
+	AverageDays int
+	// BalanceAge is how old the oldest balance used was when the claim was
+	// derived. Stale is true when that exceeds the configured maximum and
+	// no fresher balance could be pulled.
+	BalanceAge time.Duration
+	Stale      bool
+	// Refreshed is true when the balances were pulled from the bank for
+	// this claim because the stored ones were stale.
+	Refreshed bool
 }

@@ -18,16 +18,66 @@ type FundsAtLeast struct {
 	// ISO 4217 minor-unit decimals, e.g. "500.00".
 	Amount   string `json:"amount"`
 	Currency string `json:"currency"`
-	// AsOf is the time of the newest balance the result is based on, RFC 3339 in UTC.
-	AsOf   string `json:"as_of"`
-	Result bool   `json:"result"`
+	// AsOf is the time of the oldest balance the result is based on, RFC
+	// 3339 in UTC.
+	AsOf string `json:"as_of"`
+	// OverdraftIncluded states whether arranged overdrafts and credit
+	// lines counted as funds.
+	OverdraftIncluded bool `json:"overdraft_included"`
+	// AverageDays is the number of days whose end-of-day balances were
+	// averaged; absent for the current balance.
+	AverageDays int `json:"average_days,omitempty"`
+	// DataAgeSeconds is the age in seconds, when the claim was derived, of
+	// the oldest balance summed (of the newest one for an average). It is
+	// present only when that age exceeds the service's maximum balance age
+	// and no fresher balance could be pulled.
+	DataAgeSeconds int64 `json:"data_age_seconds,omitempty"`
+	Result         bool  `json:"result"`
 }
 
 // AddressMatches is the value of the "address_matches" claim.
 type AddressMatches struct {
-	// PostCode is the postcode the client submitted, as submitted.
-	PostCode string `json:"post_code"`
-	Result   bool   `json:"result"`
+	// PostCode is the postcode the client submitted, as submitted, or
+	// absent when it submitted an address.
+	PostCode string `json:"post_code,omitempty"`
+	// Address is the address the client submitted, as submitted, or
+	// absent when it submitted a postcode.
+	Address string `json:"address,omitempty"`
+	Result  bool   `json:"result"`
+}
+
+// Names of the address members that are not a match result.
+const (
+	// AddressCountryClaim states the ISO 3166-1 alpha-2 country, e.g. "GB".
+	AddressCountryClaim = "address_country"
+	// AddressRegionClaim states the ISO 3166-2 code of the UK nation,
+	// e.g. "GB-SCT".
+	AddressRegionClaim = "address_region"
+	// PostalAddressClaim states the customer's whole address. It appears
+	// only when the client asked for it and the customer chose to share it.
+	PostalAddressClaim = "postal_address"
+)
+
+// PostalAddress is the value of the "postal_address" claim.
+type PostalAddress struct {
+	Lines    []string `json:"lines"`
+	Town     string   `json:"town,omitempty"`
+	PostCode string   `json:"post_code"`
+	Country  string   `json:"country,omitempty"`
+}
+
+// SalaryAmountClaim is the member that states the band of the salary's
+// typical payment. It appears only when the next_salary request set
+// SalaryAmountBand, so an SD-JWT carries it in a disclosure of its own.
+const SalaryAmountClaim = "next_salary_amount"
+
+// SalaryAmount is the value of the "next_salary_amount" claim.
+type SalaryAmount struct {
+	// Band is the band of the median payment of the salary stream, such as
+	// "2000-2500 GBP", with the edges of the affordability money bands.
+	Band string `json:"band"`
+	// Cadence is how often that amount is paid, as in "next_salary".
+	Cadence string `json:"cadence"`
 }
 
 // NextSalary is the value of the "next_salary" claim.
@@ -46,7 +96,17 @@ func ClaimName(req insights.ClaimRequest) (string, error) {
 			return "", fmt.Errorf("claim %s: MinimumAge %d is outside 1 to 150", req.Kind, req.MinimumAge)
 		}
 		return fmt.Sprintf("%s_%d", insights.ClaimAgeOver, req.MinimumAge), nil
-	case insights.ClaimFundsAtLeast, insights.ClaimAddressMatches, insights.ClaimNextSalaryDate, insights.ClaimAffordability:
+	case insights.ClaimAddressMatches:
+		switch req.AddressScope {
+		case "":
+			return string(req.Kind), nil
+		case insights.AddressCountry:
+			return AddressCountryClaim, nil
+		case insights.AddressRegion:
+			return AddressRegionClaim, nil
+		}
+		return "", fmt.Errorf("claim %s: AddressScope %q is not %q or %q", req.Kind, req.AddressScope, insights.AddressCountry, insights.AddressRegion)
+	case insights.ClaimFundsAtLeast, insights.ClaimNextSalaryDate, insights.ClaimAffordability:
 		return string(req.Kind), nil
 	}
 	return "", fmt.Errorf("unknown claim kind %q", req.Kind)
@@ -77,12 +137,19 @@ func ClaimsPayload(results []insights.ClaimResult) (map[string]any, []string, er
 			}
 		}
 		names = append(names, name)
+		withAmount := result.Request.Kind == insights.ClaimNextSalaryDate && result.Request.SalaryAmountBand
+		if withAmount {
+			names = append(names, SalaryAmountClaim)
+		}
 
 		if err := checkRequest(i, result.Request); err != nil {
 			return nil, nil, err
 		}
 		if !result.Available {
 			unavailable = append(unavailable, name)
+			if withAmount {
+				unavailable = append(unavailable, SalaryAmountClaim)
+			}
 			continue
 		}
 		value, err := claimValue(i, result)
@@ -90,6 +157,20 @@ func ClaimsPayload(results []insights.ClaimResult) (map[string]any, []string, er
 			return nil, nil, err
 		}
 		claims[name] = value
+		if result.Request.FullAddress && result.PostalAddress != nil {
+			a := result.PostalAddress
+			claims[PostalAddressClaim] = PostalAddress{Lines: a.Lines, Town: a.Town, PostCode: a.PostCode, Country: a.Country}
+			names = append(names, PostalAddressClaim)
+		}
+		if withAmount {
+			if result.SalaryCurrency == "" {
+				return nil, nil, fmt.Errorf("results[%d].SalaryCurrency: missing, but the request asked for the amount band", i)
+			}
+			claims[SalaryAmountClaim] = SalaryAmount{
+				Band:    moneyBand(result.SalaryAmount, result.SalaryCurrency),
+				Cadence: string(result.Cadence),
+			}
+		}
 	}
 
 	if len(unavailable) > 0 {
@@ -104,6 +185,10 @@ var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
 // checkRequest checks the arguments of request i, which the claim echoes
 // even when the service could not decide it.
 func checkRequest(i int, req insights.ClaimRequest) error {
+	if req.SalaryAmountBand && req.Kind != insights.ClaimNextSalaryDate {
+		return fmt.Errorf("results[%d].Request.SalaryAmountBand: only a %s claim has an amount band, not %s",
+			i, insights.ClaimNextSalaryDate, req.Kind)
+	}
 	switch req.Kind {
 	case insights.ClaimFundsAtLeast:
 		if !currencyCode.MatchString(req.Currency) {
@@ -124,8 +209,15 @@ func checkRequest(i int, req insights.ClaimRequest) error {
 			return fmt.Errorf("results[%d].Request.Amount: %s has more decimals than %s allows (%d)", i, req.Amount, req.Currency, insights.MinorUnits(req.Currency))
 		}
 	case insights.ClaimAddressMatches:
-		if req.PostCode == "" {
-			return fmt.Errorf("results[%d].Request.PostCode: missing", i)
+		if req.AddressScope == "" && req.PostCode == "" && req.Address == "" {
+			return fmt.Errorf("results[%d].Request: a match needs a PostCode or an Address", i)
+		}
+		if req.PostCode != "" && req.Address != "" {
+			return fmt.Errorf("results[%d].Request: set PostCode or Address, not both", i)
+		}
+		if req.AddressScope != "" && (req.PostCode != "" || req.Address != "" || req.FullAddress) {
+			return fmt.Errorf("results[%d].Request.AddressScope: %q discloses only the %s and takes no PostCode, Address or FullAddress",
+				i, req.AddressScope, req.AddressScope)
 		}
 	case insights.ClaimAffordability:
 		if req.Months != 3 && req.Months != 6 && req.Months != 12 {
@@ -146,15 +238,39 @@ func claimValue(i int, result insights.ClaimResult) (any, error) {
 		if result.AsOf.IsZero() {
 			return nil, fmt.Errorf("results[%d].AsOf: zero, but a funds result needs the time of its balance", i)
 		}
-		return FundsAtLeast{
-			Amount:   req.Amount.Format(insights.MinorUnits(req.Currency)),
-			Currency: req.Currency,
-			AsOf:     result.AsOf.UTC().Format(time.RFC3339),
-			Result:   result.Holds,
-		}, nil
+		funds := FundsAtLeast{
+			Amount:            req.Amount.Format(insights.MinorUnits(req.Currency)),
+			Currency:          req.Currency,
+			AsOf:              result.AsOf.UTC().Format(time.RFC3339),
+			OverdraftIncluded: req.IncludeOverdraft,
+			AverageDays:       req.AverageDays,
+			Result:            result.Holds,
+		}
+		if b := result.Funds; b != nil {
+			if b.OverdraftIncluded != req.IncludeOverdraft || b.AverageDays != req.AverageDays {
+				return nil, fmt.Errorf("results[%d].Funds: computed with overdraft %t over %d days, but the request asked for %t over %d",
+					i, b.OverdraftIncluded, b.AverageDays, req.IncludeOverdraft, req.AverageDays)
+			}
+			if b.Stale {
+				funds.DataAgeSeconds = max(1, int64(b.BalanceAge/time.Second))
+			}
+		}
+		return funds, nil
 
 	case insights.ClaimAddressMatches:
-		return AddressMatches{PostCode: req.PostCode, Result: result.Holds}, nil
+		switch req.AddressScope {
+		case insights.AddressCountry:
+			if result.Country == "" {
+				return nil, fmt.Errorf("results[%d].Country: missing; report the claim as unavailable instead", i)
+			}
+			return result.Country, nil
+		case insights.AddressRegion:
+			if result.Region == "" {
+				return nil, fmt.Errorf("results[%d].Region: missing; report the claim as unavailable instead", i)
+			}
+			return result.Region, nil
+		}
+		return AddressMatches{PostCode: req.PostCode, Address: req.Address, Result: result.Holds}, nil
 
 	case insights.ClaimNextSalaryDate:
 		if result.NextDate.IsZero() {

@@ -52,6 +52,8 @@ type Issued struct {
 	ClaimNames []string
 	// Status is the token's entry in a status list; nil when it has none.
 	Status *StatusReference
+	// Consent is the token's "consent" claim; nil when it has none.
+	Consent *ConsentBinding
 }
 
 // Issue signs a compact JWS for clientID holding the claims of results and
@@ -68,11 +70,38 @@ func (i *Issuer) Issue(customerID, clientID string, results []insights.ClaimResu
 // status leaves the claim out.
 func (i *Issuer) IssueWithStatus(customerID, clientID string, results []insights.ClaimResult, lifetime time.Duration,
 	status *StatusReference) (Issued, error) {
+	return i.IssueJWS(customerID, clientID, results, lifetime, JWSOptions{Status: status})
+}
+
+// JWSOptions are the optional members of a token that IssueJWS signs.
+type JWSOptions struct {
+	// Status is the token's entry in a Token Status List; nil leaves the
+	// "status" claim out.
+	Status *StatusReference
+	// Consent binds the token to the consent that authorised it and the
+	// data window its claims were derived from; nil leaves the "consent"
+	// claim out. The consent service always sets it.
+	Consent *ConsentBinding
+	// Environment is the plain "env" claim: "sandbox" for tokens of
+	// sandbox clients, which verifiers must not accept as live evidence.
+	// Empty leaves the claim out.
+	Environment string
+}
+
+// IssueJWS is Issue with the "status" and "consent" claims of opts.
+func (i *Issuer) IssueJWS(customerID, clientID string, results []insights.ClaimResult, lifetime time.Duration,
+	opts JWSOptions) (Issued, error) {
 	if err := i.checkIssue(customerID, clientID, results, lifetime); err != nil {
 		return Issued{}, err
 	}
+	status := opts.Status
 	if status != nil {
 		if err := checkStatusReference(*status); err != nil {
+			return Issued{}, err
+		}
+	}
+	if opts.Consent != nil {
+		if err := checkConsentBinding(*opts.Consent); err != nil {
 			return Issued{}, err
 		}
 	}
@@ -112,6 +141,13 @@ func (i *Issuer) IssueWithStatus(customerID, clientID string, results []insights
 		ref := *status
 		issued.Status = &ref
 		claims[StatusClaim] = statusClaimValue{StatusList: ref}
+	}
+	if opts.Consent != nil {
+		issued.Consent = opts.Consent
+		claims[ConsentClaim] = *opts.Consent
+	}
+	if opts.Environment != "" {
+		claims[EnvironmentClaim] = opts.Environment
 	}
 
 	payload, err := json.Marshal(claims)

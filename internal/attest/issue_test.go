@@ -40,15 +40,15 @@ func TestClaimsPayload_values(t *testing.T) {
 		{"funds GBP as of BST time", insights.ClaimResult{
 			Request:   insights.ClaimRequest{Kind: insights.ClaimFundsAtLeast, Amount: amount("500"), Currency: "GBP"},
 			Available: true, Holds: true, AsOf: time.Date(2026, 7, 1, 11, 30, 0, 0, london),
-		}, `{"funds_at_least":{"amount":"500.00","currency":"GBP","as_of":"2026-07-01T10:30:00Z","result":true}}`},
+		}, `{"funds_at_least":{"amount":"500.00","currency":"GBP","as_of":"2026-07-01T10:30:00Z","overdraft_included":false,"result":true}}`},
 		{"funds JPY no decimals", insights.ClaimResult{
 			Request:   insights.ClaimRequest{Kind: insights.ClaimFundsAtLeast, Amount: amount("20000"), Currency: "JPY"},
 			Available: true, AsOf: testNow,
-		}, `{"funds_at_least":{"amount":"20000","currency":"JPY","as_of":"2026-12-04T10:00:00Z","result":false}}`},
+		}, `{"funds_at_least":{"amount":"20000","currency":"JPY","as_of":"2026-12-04T10:00:00Z","overdraft_included":false,"result":false}}`},
 		{"funds KWD three decimals", insights.ClaimResult{
 			Request:   insights.ClaimRequest{Kind: insights.ClaimFundsAtLeast, Amount: amount("1.25"), Currency: "KWD"},
 			Available: true, Holds: true, AsOf: testNow,
-		}, `{"funds_at_least":{"amount":"1.250","currency":"KWD","as_of":"2026-12-04T10:00:00Z","result":true}}`},
+		}, `{"funds_at_least":{"amount":"1.250","currency":"KWD","as_of":"2026-12-04T10:00:00Z","overdraft_included":false,"result":true}}`},
 		{"address", insights.ClaimResult{
 			Request: insights.ClaimRequest{Kind: insights.ClaimAddressMatches, PostCode: "SW1A 1AA"}, Available: true,
 		}, `{"address_matches":{"post_code":"SW1A 1AA","result":false}}`},
@@ -56,6 +56,42 @@ func TestClaimsPayload_values(t *testing.T) {
 			Request: insights.ClaimRequest{Kind: insights.ClaimNextSalaryDate}, Available: true,
 			NextDate: payday, Cadence: insights.CadenceMonthly,
 		}, `{"next_salary":{"date":"2026-12-24","cadence":"monthly"}}`},
+		{"salary with amount band", insights.ClaimResult{
+			Request: insights.ClaimRequest{Kind: insights.ClaimNextSalaryDate, SalaryAmountBand: true}, Available: true,
+			NextDate: payday, Cadence: insights.CadenceMonthly, SalaryAmount: amount("2140.50"), SalaryCurrency: "GBP",
+		}, `{"next_salary":{"date":"2026-12-24","cadence":"monthly"},"next_salary_amount":{"band":"2000-2500 GBP","cadence":"monthly"}}`},
+		{"salary band unavailable", insights.ClaimResult{
+			Request: insights.ClaimRequest{Kind: insights.ClaimNextSalaryDate, SalaryAmountBand: true},
+		}, `{"unavailable":["next_salary","next_salary_amount"]}`},
+		{"address by whole address", insights.ClaimResult{
+			Request: insights.ClaimRequest{Kind: insights.ClaimAddressMatches, Address: "Flat 14A, 2 St Albans Rd"}, Available: true, Holds: true,
+		}, `{"address_matches":{"address":"Flat 14A, 2 St Albans Rd","result":true}}`},
+		{"address country", insights.ClaimResult{
+			Request: insights.ClaimRequest{Kind: insights.ClaimAddressMatches, AddressScope: insights.AddressCountry}, Available: true, Country: "GB",
+		}, `{"address_country":"GB"}`},
+		{"address region", insights.ClaimResult{
+			Request: insights.ClaimRequest{Kind: insights.ClaimAddressMatches, AddressScope: insights.AddressRegion}, Available: true, Region: "GB-SCT",
+		}, `{"address_region":"GB-SCT"}`},
+		{"address with chosen full address", insights.ClaimResult{
+			Request:   insights.ClaimRequest{Kind: insights.ClaimAddressMatches, PostCode: "WD17 1AA", FullAddress: true},
+			Available: true, Holds: true,
+			PostalAddress: &insights.PostalAddress{Lines: []string{"Flat 14A", "2 St Albans Road"}, Town: "Watford", PostCode: "WD17 1AA", Country: "GB"},
+		}, `{"address_matches":{"post_code":"WD17 1AA","result":true},"postal_address":{"lines":["Flat 14A","2 St Albans Road"],"town":"Watford","post_code":"WD17 1AA","country":"GB"}}`},
+		{"address with full address withheld", insights.ClaimResult{
+			Request:   insights.ClaimRequest{Kind: insights.ClaimAddressMatches, PostCode: "WD17 1AA", FullAddress: true},
+			Available: true, Holds: true,
+		}, `{"address_matches":{"post_code":"WD17 1AA","result":true}}`},
+		{"funds average with overdraft", insights.ClaimResult{
+			Request: insights.ClaimRequest{Kind: insights.ClaimFundsAtLeast, Amount: amount("500"), Currency: "GBP",
+				AverageDays: 30, IncludeOverdraft: true},
+			Available: true, Holds: true, AsOf: testNow,
+			Funds: &insights.FundsBasis{OverdraftIncluded: true, AverageDays: 30, BalanceAge: time.Hour},
+		}, `{"funds_at_least":{"amount":"500.00","currency":"GBP","as_of":"2026-12-04T10:00:00Z","overdraft_included":true,"average_days":30,"result":true}}`},
+		{"funds stale balance states its age", insights.ClaimResult{
+			Request:   insights.ClaimRequest{Kind: insights.ClaimFundsAtLeast, Amount: amount("500"), Currency: "GBP"},
+			Available: true, AsOf: testNow,
+			Funds: &insights.FundsBasis{BalanceAge: 80*time.Hour + 500*time.Millisecond, Stale: true},
+		}, `{"funds_at_least":{"amount":"500.00","currency":"GBP","as_of":"2026-12-04T10:00:00Z","overdraft_included":false,"data_age_seconds":288000,"result":false}}`},
 		{"age unavailable", insights.ClaimResult{
 			Request: insights.ClaimRequest{Kind: insights.ClaimAgeOver, MinimumAge: 18}, Holds: true,
 		}, `{"unavailable":["age_over_18"]}`},
@@ -72,8 +108,20 @@ func TestClaimsPayload_values(t *testing.T) {
 			if got := mustJSON(t, claims); got != tt.want {
 				t.Errorf("claims = %s\nwant     %s", got, tt.want)
 			}
-			if len(names) != 1 {
-				t.Errorf("names = %v; want one name", names)
+			// Every requested name is a member or listed as unavailable.
+			var want []string
+			for name, value := range claims {
+				if name == UnavailableClaim {
+					want = append(want, value.([]string)...)
+					continue
+				}
+				want = append(want, name)
+			}
+			sort.Strings(want)
+			got := append([]string(nil), names...)
+			sort.Strings(got)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("names = %v; want %v", got, want)
 			}
 		})
 	}
@@ -109,10 +157,33 @@ func TestClaimsPayload_rejects(t *testing.T) {
 			"results[0].AsOf: zero"},
 		{"address without postcode", []insights.ClaimResult{{Request: insights.ClaimRequest{
 			Kind: insights.ClaimAddressMatches}}},
-			"results[0].Request.PostCode: missing"},
+			"results[0].Request: a match needs a PostCode or an Address"},
 		{"salary without date", []insights.ClaimResult{{Request: insights.ClaimRequest{
 			Kind: insights.ClaimNextSalaryDate}, Available: true, Cadence: insights.CadenceMonthly}},
 			"results[0].NextDate: zero"},
+		{"postcode and address", []insights.ClaimResult{{Request: insights.ClaimRequest{
+			Kind: insights.ClaimAddressMatches, PostCode: "SW1A 1AA", Address: "10 Downing St"}}},
+			"results[0].Request: set PostCode or Address, not both"},
+		{"unknown address scope", []insights.ClaimResult{{Request: insights.ClaimRequest{
+			Kind: insights.ClaimAddressMatches, AddressScope: "county"}}},
+			`AddressScope "county" is not "country" or "region"`},
+		{"scope with full address", []insights.ClaimResult{{Request: insights.ClaimRequest{
+			Kind: insights.ClaimAddressMatches, AddressScope: insights.AddressCountry, FullAddress: true}}},
+			`results[0].Request.AddressScope: "country" discloses only the country`},
+		{"country missing", []insights.ClaimResult{{Request: insights.ClaimRequest{
+			Kind: insights.ClaimAddressMatches, AddressScope: insights.AddressCountry}, Available: true}},
+			"results[0].Country: missing"},
+		{"amount band on funds", []insights.ClaimResult{{Request: insights.ClaimRequest{
+			Kind: insights.ClaimFundsAtLeast, Amount: fine, Currency: "GBP", SalaryAmountBand: true}}},
+			"results[0].Request.SalaryAmountBand: only a next_salary claim has an amount band, not funds_at_least"},
+		{"salary band without currency", []insights.ClaimResult{{Request: insights.ClaimRequest{
+			Kind: insights.ClaimNextSalaryDate, SalaryAmountBand: true}, Available: true,
+			NextDate: insights.Date{Year: 2026, Month: 12, Day: 24}, Cadence: insights.CadenceMonthly}},
+			"results[0].SalaryCurrency: missing"},
+		{"funds basis differs from request", []insights.ClaimResult{{Request: insights.ClaimRequest{
+			Kind: insights.ClaimFundsAtLeast, Amount: fine, Currency: "GBP", AverageDays: 7}, Available: true, AsOf: testNow,
+			Funds: &insights.FundsBasis{}}},
+			"results[0].Funds: computed with overdraft false over 0 days"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -269,7 +340,7 @@ func TestIssue_roundTrip(t *testing.T) {
 		{"JTI", v.JTI, issued.JTI},
 		{"age_over_18", v.Claims["age_over_18"], true},
 		{"funds_at_least", v.Claims["funds_at_least"], map[string]any{
-			"amount": "500.00", "currency": "GBP", "as_of": "2026-12-04T09:00:00Z", "result": true}},
+			"amount": "500.00", "currency": "GBP", "as_of": "2026-12-04T09:00:00Z", "overdraft_included": false, "result": true}},
 		{"address_matches", v.Claims["address_matches"], map[string]any{"post_code": "SW1A 1AA", "result": true}},
 		{"next_salary", v.Claims["next_salary"], map[string]any{"date": "2026-12-24", "cadence": "monthly"}},
 	}

@@ -46,9 +46,10 @@ const (
 const (
 	saltSize = 16 // bytes: RFC 9901 section 4.2.1 recommends 128 bits of salt
 
-	// minDigests is the smallest "_sd" array issued. Five claim kinds plus
-	// "unavailable" make at most six disclosures, so with decoys up to this
-	// size the array length does not tell how many claims a token has.
+	// minDigests is the smallest "_sd" array issued. Five claim kinds, the
+	// salary amount band and "unavailable" make seven disclosures when each
+	// kind is asked once, so with decoys up to this size the array length
+	// does not tell how many claims a token has.
 	minDigests = 8
 	// minDecoys and maxExtraDecoys bound the decoys added beyond minDigests:
 	// at least minDecoys, then 0 to maxExtraDecoys more at random.
@@ -68,6 +69,11 @@ type SDJWTOptions struct {
 	// Status is the token's entry in a Token Status List, stated in the
 	// plain "status" claim. Nil leaves the claim out.
 	Status *StatusReference
+	// Consent binds the token to its consent and data window in the plain
+	// "consent" claim. Nil leaves the claim out.
+	Consent *ConsentBinding
+	// Environment is the plain "env" claim, as in JWSOptions.
+	Environment string
 }
 
 // IssuedSDJWT is an SD-JWT VC and the facts about it that the service
@@ -90,6 +96,8 @@ type IssuedSDJWT struct {
 	Disclosed []string
 	// Status is the token's entry in a status list, or nil.
 	Status *StatusReference
+	// Consent is the token's plain "consent" claim, or nil.
+	Consent *ConsentBinding
 }
 
 // IssueSDJWT signs an SD-JWT VC for clientID in which every claim that
@@ -121,6 +129,11 @@ func (i *Issuer) IssueSDJWT(customerID, clientID string, results []insights.Clai
 	}
 	if opts.Status != nil {
 		if err := checkStatusReference(*opts.Status); err != nil {
+			return IssuedSDJWT{}, err
+		}
+	}
+	if opts.Consent != nil {
+		if err := checkConsentBinding(*opts.Consent); err != nil {
 			return IssuedSDJWT{}, err
 		}
 	}
@@ -172,6 +185,13 @@ func (i *Issuer) IssueSDJWT(customerID, clientID string, results []insights.Clai
 		ref := *opts.Status
 		issued.Status = &ref
 		payload[StatusClaim] = statusClaimValue{StatusList: ref}
+	}
+	if opts.Consent != nil {
+		issued.Consent = opts.Consent
+		payload[ConsentClaim] = *opts.Consent
+	}
+	if opts.Environment != "" {
+		payload[EnvironmentClaim] = opts.Environment
 	}
 
 	// Step 3: sign and append the disclosures, each followed by "~".

@@ -35,12 +35,13 @@ const (
 // reservedClaims are top-level names a disclosure may not carry. RFC 9901
 // section 7.1 forbids "_sd" and "...". The SD-JWT VC draft keeps iss, nbf,
 // exp, cnf, vct, vct#integrity and status plain. This service also keeps
-// sub, aud, iat and jti plain, so a holder cannot swap any of them.
+// sub, aud, iat, jti and consent plain, so a holder cannot swap any of them.
 var reservedClaims = map[string]bool{
 	claimDigests: true, arrayDigestKey: true, claimDigestAlg: true,
 	claimIssuer: true, claimSubject: true, claimAudience: true, claimIssuedAt: true,
 	claimExpiresAt: true, claimNotBefore: true, claimJWTID: true,
 	claimConfirmation: true, claimVCT: true, "vct#integrity": true, StatusClaim: true,
+	ConsentClaim: true,
 }
 
 // SDJWTVerifyOptions are the checks VerifySDJWT makes beyond the signature.

@@ -81,7 +81,11 @@ func (s *Service) AuthenticateClientAssertion(ctx context.Context, assertion str
 	// RFC 7523 section 3: the server may reject a JWT whose jti it has
 	// already seen. The check comes last so a rejected token does not use
 	// up its jti.
-	if !s.assertions.claim(client.ID+"\x00"+jti, exp, s.now()) {
+	first, err := s.claimAssertionID(ctx, client.ID, jti, exp)
+	if err != nil {
+		return insights.Client{}, err
+	}
+	if !first {
 		s.logger().Info("client assertion replayed", "client_id", client.ID)
 		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "%v: jti was already used; sign a new assertion with a fresh jti for each request", errAssertion)
 	}
@@ -172,29 +176,28 @@ func parseAssertionHeader(segment string) (assertionHeader, error) {
 }
 
 // assertionKey returns the active client id and the public key of its JWK
-// set that has the header's kid and alg.
+// set (inline or fetched from its jwks_uri) that has the header's kid and
+// alg. A client may list several keys, so it rotates by publishing a new
+// key next to the old one and switching the kid it signs with.
 func (s *Service) assertionKey(ctx context.Context, id string, h assertionHeader) (insights.Client, jwk.Key, error) {
-	clients, err := s.queryClients(ctx, "WHERE client_id = {id:String}", store.P("id", id))
+	rows, err := s.queryClientRows(ctx, "WHERE client_id = {id:String}", store.P("id", id))
 	if err != nil {
 		return insights.Client{}, nil, err
 	}
-	if len(clients) != 1 {
+	if len(rows) != 1 {
 		return insights.Client{}, nil, fmt.Errorf("%w: iss is not a registered client ID", errAssertion)
 	}
-	client := clients[0]
+	client := rows[0].Client
 	if client.Disabled {
 		return client, nil, fmt.Errorf("%w: the client is disabled", errAssertion)
 	}
-	set, err := s.clientJWKS(ctx, client.ID)
-	if err != nil {
+	key, found, hasSet, err := s.clientKey(ctx, rows[0], h.KeyID)
+	switch {
+	case err != nil:
 		return client, nil, err
-	}
-	if set == nil {
+	case !hasSet:
 		return client, nil, fmt.Errorf("%w: the client has no registered JWK set; authenticate with its API key", errAssertion)
-	}
-
-	key, ok := set.LookupKeyID(h.KeyID)
-	if !ok {
+	case !found:
 		return client, nil, fmt.Errorf("%w: the header kid is not in the client's JWK set", errAssertion)
 	}
 	// RFC 8725 section 3.1: the registered key fixes the algorithm, and the
@@ -305,7 +308,7 @@ func (s *Service) checkAssertionClaims(clientID string, c assertionClaims) error
 	if c.IssuedAt.After(now.Add(assertionSkew)) {
 		return fmt.Errorf("%w: iat %s is in the future", errAssertion, c.IssuedAt.Format(time.RFC3339))
 	}
-	// Item 7 lets jti be optional; this service requires it to stop replay.
+	// RFC 7523 section 3 makes jti optional; this service requires it to stop replay.
 	if c.JTI == "" || len(c.JTI) > maxJTIBytes {
 		return fmt.Errorf("%w: jti must be a string of 1 to %d bytes", errAssertion, maxJTIBytes)
 	}
@@ -324,8 +327,8 @@ func containsString(list []string, s string) bool {
 // replayCache remembers the jti values of accepted client assertions until
 // they expire. Its zero value is ready to use.
 //
-// NOTE: the cache lives in one process. Replicas behind a load balancer each
-// accept a jti once, so replay protection across them needs a shared cache.
+// The cache lives in one process and only saves a storage round trip:
+// claimAssertionID checks used_assertion_ids, which replicas share.
 type replayCache struct {
 	mu        sync.Mutex
 	expiry    map[string]time.Time // key: client ID, NUL, jti

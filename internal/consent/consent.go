@@ -39,6 +39,9 @@ type Service struct {
 	RequestTTL time.Duration
 	// TokenLifetime is how long an issued token is valid; 0 means 10 minutes.
 	TokenLifetime time.Duration
+	// MaxConsentDuration bounds TokenOptions.ConsentDuration; 0 means 90
+	// days.
+	MaxConsentDuration time.Duration
 	// StatusListSize is the number of entries of a new status list; 0
 	// means 2^20. A list keeps the size it was created with.
 	StatusListSize uint64
@@ -47,17 +50,19 @@ type Service struct {
 	StatusListTTL time.Duration
 
 	status     statusAllocator
-	assertions replayCache // jti values of accepted client assertions
+	assertions replayCache      // jti values of accepted client assertions
+	facts      clientFactsCache // names and environments of clients
+	previews   previewCache     // claims derived for open consent pages
 }
 
-// statusAllocator hands out status list entries. It guards one process:
-// the counter is read from storage once and then advanced in memory.
+// statusAllocator hands out the status list entries of the range this
+// process reserved in status_reservations.
 type statusAllocator struct {
 	mu     sync.Mutex
-	loaded bool
 	listID uint64 // the list entries are taken from; 0 before the first
 	size   uint64 // entries of listID
-	next   uint64 // the next free entry of listID
+	next   uint64 // the next free entry of the reserved range
+	end    uint64 // the entry after the reserved range
 }
 
 // Attestation is an issued token as its client may fetch it.

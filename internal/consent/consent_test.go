@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,10 +17,10 @@ import (
 func TestMain(m *testing.M) { storetest.Main(m) }
 
 // fixedClaims derives every claim as available and true.
-type fixedClaims struct{ calls int }
+type fixedClaims struct{ calls atomic.Int64 }
 
 func (f *fixedClaims) Derive(_ context.Context, _ string, reqs []insights.ClaimRequest, now time.Time) ([]insights.ClaimResult, error) {
-	f.calls++
+	f.calls.Add(1)
 	out := make([]insights.ClaimResult, len(reqs))
 	for i, r := range reqs {
 		out[i] = insights.ClaimResult{Request: r, Available: true, Holds: true, AsOf: now}
@@ -35,7 +36,7 @@ type fixture struct {
 	now    time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	keys, err := attest.LoadOrCreateKeys(filepath.Join(t.TempDir(), "keys"))
 	if err != nil {

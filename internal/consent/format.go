@@ -24,6 +24,10 @@ type TokenOptions struct {
 	// HolderKey is the holder's public key as JWK JSON, or empty. It is
 	// allowed only with insights.TokenSDJWT; see CheckHolderKey.
 	HolderKey string
+	// ConsentDuration, when above 0, lets the client fetch fresh tokens
+	// with Reissue for that long after the customer approves. Only a
+	// request for affordability claims alone may have one. Whole seconds.
+	ConsentDuration time.Duration
 }
 
 // checkTokenOptions returns opts with Format set, or an invalid error that
@@ -109,12 +113,22 @@ type issuedToken struct {
 }
 
 // issue signs the token of an approved request in the request's format,
-// with the status list entry ref: a JWS with IssueWithStatus, or an SD-JWT
+// with the status list entry ref: a JWS with IssueJWS, or an SD-JWT
 // VC with IssueSDJWT that names the holder key in "cnf" when the request
 // has one.
-func (s *Service) issue(req insights.AttestationRequest, customerID string, results []insights.ClaimResult, ref *attest.StatusReference) (issuedToken, error) {
+//
+// Every token carries the "consent" claim: the request ID, the window of
+// the data its claims were derived from, and derivedAt. A non-empty env
+// becomes the "env" claim. The token is valid for lifetime.
+func (s *Service) issue(req insights.AttestationRequest, customerID string, results []insights.ClaimResult, ref *attest.StatusReference,
+	derivedAt time.Time, env string, lifetime time.Duration) (issuedToken, error) {
+	binding, err := attest.NewConsentBinding(req.ID, results, derivedAt)
+	if err != nil {
+		return issuedToken{}, err
+	}
 	if req.Format != insights.TokenSDJWT {
-		t, err := s.Issuer.IssueWithStatus(customerID, req.ClientID, results, s.tokenLifetime(), ref)
+		t, err := s.Issuer.IssueJWS(customerID, req.ClientID, results, lifetime,
+			attest.JWSOptions{Status: ref, Consent: &binding, Environment: env})
 		if err != nil {
 			return issuedToken{}, err
 		}
@@ -122,7 +136,7 @@ func (s *Service) issue(req insights.AttestationRequest, customerID string, resu
 			IssuedAt: t.IssuedAt, ExpiresAt: t.ExpiresAt}, nil
 	}
 
-	opts := attest.SDJWTOptions{Status: ref}
+	opts := attest.SDJWTOptions{Status: ref, Consent: &binding, Environment: env}
 	if req.HolderKey != "" {
 		key, err := CheckHolderKey(req.HolderKey)
 		if err != nil {
@@ -130,7 +144,7 @@ func (s *Service) issue(req insights.AttestationRequest, customerID string, resu
 		}
 		opts.HolderKey = key
 	}
-	t, err := s.Issuer.IssueSDJWT(customerID, req.ClientID, results, s.tokenLifetime(), opts)
+	t, err := s.Issuer.IssueSDJWT(customerID, req.ClientID, results, lifetime, opts)
 	if err != nil {
 		return issuedToken{}, err
 	}

@@ -73,7 +73,12 @@ func (s *Service) History(ctx context.Context, customerID string) ([]HistoryEven
 	// expiry job stores the event, so the history lists an expired step too.
 	for _, req := range byID {
 		if req.Status == insights.RequestExpired && !recordedExpiry[req.ID] {
-			out = append(out, HistoryEvent{At: req.ExpiresAt, RequestID: req.ID, ClientID: req.ClientID,
+			at := req.ExpiresAt
+			if !req.ConsentUntil.IsZero() {
+				// A long-lived consent lapses when its duration ends.
+				at = req.ConsentUntil
+			}
+			out = append(out, HistoryEvent{At: at, RequestID: req.ID, ClientID: req.ClientID,
 				ClientName: req.ClientName, Event: eventExpired, Actor: "service", Claims: req.Claims})
 		}
 	}

@@ -39,6 +39,25 @@ type claimSpec struct {
 	Currency   string             `json:"currency,omitempty"`
 	PostCode   string             `json:"post_code,omitempty"`
 	Months     int                `json:"months,omitempty"`
+
+	AverageDays      int    `json:"average_days,omitempty"`
+	IncludeOverdraft bool   `json:"include_overdraft,omitempty"`
+	Address          string `json:"address,omitempty"`
+	AddressScope     string `json:"address_scope,omitempty"`
+	FullAddress      bool   `json:"full_address,omitempty"`
+	SalaryAmountBand bool   `json:"salary_amount_band,omitempty"`
+}
+
+func specOf(c insights.ClaimRequest) claimSpec {
+	return claimSpec{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode, Months: c.Months,
+		AverageDays: c.AverageDays, IncludeOverdraft: c.IncludeOverdraft, Address: c.Address, AddressScope: c.AddressScope,
+		FullAddress: c.FullAddress, SalaryAmountBand: c.SalaryAmountBand}
+}
+
+func (c claimSpec) request() insights.ClaimRequest {
+	return insights.ClaimRequest{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode, Months: c.Months,
+		AverageDays: c.AverageDays, IncludeOverdraft: c.IncludeOverdraft, Address: c.Address, AddressScope: c.AddressScope,
+		FullAddress: c.FullAddress, SalaryAmountBand: c.SalaryAmountBand}
 }
 
 func (s *Service) now() time.Time {
@@ -96,7 +115,10 @@ func (s *Service) CreateRequest(ctx context.Context, client insights.Client, pur
 		ID: id, ClientID: client.ID, ClientName: client.Name, Purpose: purpose, Claims: claims,
 		Status: insights.RequestPending, CreatedAt: now.Truncate(time.Millisecond),
 		ExpiresAt: now.Add(s.requestTTL()).Truncate(time.Millisecond), TokenLifetime: s.tokenLifetime(),
-		Format: token.Format, HolderKey: token.HolderKey,
+		Format: token.Format, HolderKey: token.HolderKey, ConsentDuration: token.ConsentDuration,
+	}
+	if err := s.checkConsentDuration(claims, token.ConsentDuration); err != nil {
+		return insights.AttestationRequest{}, err
 	}
 	spec, err := encodeClaims(claims)
 	if err != nil {
@@ -104,12 +126,12 @@ func (s *Service) CreateRequest(ctx context.Context, client insights.Client, pur
 	}
 	ev := event{RequestID: id, Seq: 1, Name: eventRequested, ClientID: client.ID, Purpose: purpose,
 		Claims: spec, Actor: "client:" + client.ID, At: now, ExpiresAt: req.ExpiresAt,
-		TokenFormat: string(token.Format), HolderKey: token.HolderKey}
+		TokenFormat: string(token.Format), HolderKey: token.HolderKey, ConsentSeconds: int64(token.ConsentDuration / time.Second)}
 	if err := s.appendEvent(ctx, ev, claimNames(claims)); err != nil {
 		return insights.AttestationRequest{}, err
 	}
 	s.logger().Info("attestation requested", "request_id", id, "client_id", client.ID, "claims", claimNames(claims),
-		"format", token.Format, "holder_key", token.HolderKey != "")
+		"format", token.Format, "holder_key", token.HolderKey != "", "consent_duration", token.ConsentDuration.String())
 	return req, nil
 }
 
@@ -124,6 +146,57 @@ func checkRequest(client insights.Client, purpose string, claims []insights.Clai
 		if !allowed(client, c.Kind) {
 			return insights.Errorf(insights.ErrForbidden, "claims[%d]: client %s is not registered for claim kind %s", i, client.ID, c.Kind)
 		}
+		if err := checkClaimOptions(c); err != nil {
+			return insights.Errorf(insights.ErrInvalid, "claims[%d].%v", i, err)
+		}
+	}
+	return nil
+}
+
+// maxAverageDays bounds ClaimRequest.AverageDays, as derive does.
+const maxAverageDays = 366
+
+// checkClaimOptions checks the options a claim kind adds to its request, so
+// that a request the customer could never approve is rejected at once.
+// Messages name the field and never repeat a postcode or address.
+func checkClaimOptions(c insights.ClaimRequest) error {
+	if c.SalaryAmountBand && c.Kind != insights.ClaimNextSalaryDate {
+		return fmt.Errorf("SalaryAmountBand: only a %[2]s claim has an amount band, not %[1]s", c.Kind, insights.ClaimNextSalaryDate)
+	}
+	if (c.AverageDays != 0 || c.IncludeOverdraft) && c.Kind != insights.ClaimFundsAtLeast {
+		return fmt.Errorf("AverageDays: only a %[2]s claim averages balances or counts an overdraft, not %[1]s", c.Kind, insights.ClaimFundsAtLeast)
+	}
+	if c.AverageDays < 0 || c.AverageDays > maxAverageDays {
+		return fmt.Errorf("AverageDays: %d is outside 0 to %d", c.AverageDays, maxAverageDays)
+	}
+	if c.Kind != insights.ClaimAddressMatches {
+		field := ""
+		switch {
+		case c.Address != "":
+			field = "Address"
+		case c.AddressScope != "":
+			field = "AddressScope"
+		case c.FullAddress:
+			field = "FullAddress"
+		}
+		if field != "" {
+			return fmt.Errorf("%s: only an %s claim takes an address, a scope or FullAddress, not %s", field, insights.ClaimAddressMatches, c.Kind)
+		}
+		return nil
+	}
+	set := 0
+	for _, isSet := range []bool{c.PostCode != "", c.Address != "", c.AddressScope != ""} {
+		if isSet {
+			set++
+		}
+	}
+	switch {
+	case set != 1:
+		return fmt.Errorf("PostCode: set exactly one of PostCode, Address and AddressScope, got %d", set)
+	case c.AddressScope != "" && c.AddressScope != insights.AddressCountry && c.AddressScope != insights.AddressRegion:
+		return fmt.Errorf("AddressScope: %q is not %q or %q", c.AddressScope, insights.AddressCountry, insights.AddressRegion)
+	case c.AddressScope != "" && c.FullAddress:
+		return fmt.Errorf("FullAddress: a scope discloses only the %s, so it cannot ask for the whole address", c.AddressScope)
 	}
 	return nil
 }
@@ -193,12 +266,34 @@ func (s *Service) Pending(ctx context.Context, customerID string) ([]insights.At
 // come from the first event; the customer from the first event naming one;
 // the status from the latest event that changes state.
 func (s *Service) queryRequests(ctx context.Context, where, having string, params ...store.Param) ([]insights.AttestationRequest, error) {
+	states, err := s.queryRequestStates(ctx, where, having, params...)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]insights.AttestationRequest, len(states))
+	for i, st := range states {
+		out[i] = st.req
+	}
+	return out, nil
+}
+
+// requestState is a request with the highest sequence number of its
+// events, which the next event of the request follows.
+type requestState struct {
+	req insights.AttestationRequest
+	seq int64
+}
+
+// queryRequestStates is queryRequests with each request's highest event
+// sequence number.
+func (s *Service) queryRequestStates(ctx context.Context, where, having string, params ...store.Param) ([]requestState, error) {
 	query := `SELECT request_id,
     argMaxIf(event, seq, event != 'opened') AS status,
     argMin(client_id, seq), argMin(purpose, seq), argMin(claims, seq),
     argMinIf(customer_id, seq, customer_id != ''),
     toUnixTimestamp64Milli(argMin(at, seq)), toUnixTimestamp64Milli(argMin(expires_at, seq)),
-    toInt64(max(seq)), argMin(token_format, seq), argMin(holder_key, seq)
+    toInt64(max(seq)), argMin(token_format, seq), argMin(holder_key, seq),
+    toInt64(argMin(consent_seconds, seq)), toUnixTimestamp64Milli(minIf(at, event = 'approved'))
 FROM consent_events FINAL ` + where + `
 GROUP BY request_id ` + having + `
 ORDER BY min(at), request_id`
@@ -208,13 +303,13 @@ ORDER BY min(at), request_id`
 	}
 	defer rows.Close()
 
-	var out []insights.AttestationRequest
+	var out []requestState
 	for rows.Next() {
 		var r insights.AttestationRequest
 		var status, spec, format string
-		var created, expires, seq int64
+		var created, expires, seq, consentSeconds, approvedMs int64
 		if err := rows.Scan(&r.ID, &status, &r.ClientID, &r.Purpose, &spec, &r.CustomerID, &created, &expires, &seq,
-			&format, &r.HolderKey); err != nil {
+			&format, &r.HolderKey, &consentSeconds, &approvedMs); err != nil {
 			return nil, fmt.Errorf("read attestation requests: %w", err)
 		}
 		if r.Claims, err = decodeClaims(spec); err != nil {
@@ -232,35 +327,35 @@ ORDER BY min(at), request_id`
 		if r.Status == insights.RequestPending && !s.now().Before(r.ExpiresAt) {
 			r.Status = insights.RequestExpired
 		}
-		out = append(out, r)
+		if consentSeconds > 0 {
+			r.ConsentDuration = time.Duration(consentSeconds) * time.Second
+			// minIf over no approved event gives the epoch.
+			if approvedMs > 0 {
+				r.ConsentUntil = time.UnixMilli(approvedMs).UTC().Add(r.ConsentDuration)
+			}
+			if r.Status == insights.RequestIssued && !s.now().Before(r.ConsentUntil) {
+				r.Status = insights.RequestExpired
+			}
+		}
+		out = append(out, requestState{req: r, seq: seq})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read attestation requests: %w", err)
 	}
-	return s.withClientNames(ctx, out)
-}
-
-func (s *Service) withClientNames(ctx context.Context, reqs []insights.AttestationRequest) ([]insights.AttestationRequest, error) {
-	names := map[string]string{}
-	for i, r := range reqs {
-		name, ok := names[r.ClientID]
-		if !ok {
-			c, err := s.Client(ctx, r.ClientID)
-			if err != nil {
-				return nil, fmt.Errorf("attestation request %s: %w", r.ID, err)
-			}
-			name = c.Name
-			names[r.ClientID] = name
+	for i, st := range out {
+		facts, err := s.clientFacts(ctx, st.req.ClientID)
+		if err != nil {
+			return nil, fmt.Errorf("attestation request %s: %w", st.req.ID, err)
 		}
-		reqs[i].ClientName = name
+		out[i].req.ClientName = facts.name
 	}
-	return reqs, nil
+	return out, nil
 }
 
 func encodeClaims(claims []insights.ClaimRequest) (string, error) {
 	specs := make([]claimSpec, len(claims))
 	for i, c := range claims {
-		specs[i] = claimSpec{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode, Months: c.Months}
+		specs[i] = specOf(c)
 		if c.Kind == insights.ClaimFundsAtLeast {
 			specs[i].Amount = c.Amount.String()
 		}
@@ -279,7 +374,7 @@ func decodeClaims(spec string) ([]insights.ClaimRequest, error) {
 	}
 	out := make([]insights.ClaimRequest, len(specs))
 	for i, c := range specs {
-		out[i] = insights.ClaimRequest{Kind: c.Kind, MinimumAge: c.MinimumAge, Currency: c.Currency, PostCode: c.PostCode, Months: c.Months}
+		out[i] = c.request()
 		if c.Amount != "" {
 			amount, err := insights.ParseSignedAmount(c.Amount)
 			if err != nil {

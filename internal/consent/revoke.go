@@ -144,8 +144,7 @@ type statusEntry struct {
 // nothing and succeeds. Another customer's request is not_found, and a
 // request without a token is conflict.
 func (s *Service) Revoke(ctx context.Context, customerID, requestID string) error {
-	decideMu.Lock()
-	defer decideMu.Unlock()
+	defer lockRequest(requestID)()
 
 	req, seq, err := s.currentRequest(ctx, requestID)
 	if err != nil {

@@ -3,6 +3,7 @@ package consent
 import (
 	"context"
 	"fmt"
+	mathrand "math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -46,62 +47,145 @@ func (s *Service) statusListURI(listID uint64) string {
 	return strings.TrimRight(s.Issuer.Issuer, "/") + StatusListPath + strconv.FormatUint(listID, 10)
 }
 
-// allocateStatus returns a status list entry that no other token has: the
-// next free index of the current list, or index 0 of a new list when the
-// current one is full. The counter is stored before the entry is returned,
-// so a restart never hands out an entry twice.
-// NOTE: the counter is guarded by a mutex of this process. Replicas sharing
-// storage would allocate the same entries; they need a lock in storage or
-// one list range per replica first.
+// statusReservationSize is the number of status list entries a process
+// reserves at once. Entries of a reservation left unused when the process
+// stops are never handed out; at 2^20 entries a list loses little.
+const statusReservationSize = 64
+
+// allocateStatus returns a status list entry that no other token has, in
+// this process or any other sharing the storage: the next entry of the
+// range this process reserved, or the first of a newly reserved range.
 func (s *Service) allocateStatus(ctx context.Context) (listID, idx uint64, err error) {
 	a := &s.status
 	a.mu.Lock()
 	defer a.mu.Unlock()
 
-	if !a.loaded {
-		if err := s.loadStatusCounter(ctx); err != nil {
+	if a.listID == 0 || a.next >= a.end {
+		if err := s.reserveStatusRange(ctx); err != nil {
 			return 0, 0, err
 		}
 	}
-	listID, size, idx := a.listID, a.size, a.next
-	if listID == 0 || idx >= size {
-		listID, size, idx = listID+1, s.statusListSize(), 0
-	}
-
-	err = s.Engine.Exec(ctx, `INSERT INTO status_lists (list_id, size, next_idx, updated_at)
-VALUES ({list:UInt64}, {size:UInt64}, {next:UInt64}, fromUnixTimestamp64Milli({at:Int64}, 'UTC'))`,
-		store.P("list", strconv.FormatUint(listID, 10)), store.P("size", strconv.FormatUint(size, 10)),
-		store.P("next", strconv.FormatUint(idx+1, 10)), store.P("at", millis(s.now())))
-	if err != nil {
-		return 0, 0, fmt.Errorf("store status list counter of list %d: %w", listID, err)
-	}
-	a.listID, a.size, a.next = listID, size, idx+1
+	listID, idx = a.listID, a.next
+	a.next++
 	return listID, idx, nil
 }
 
-// loadStatusCounter reads the newest list and its next free entry. The
-// caller holds s.status.mu.
-func (s *Service) loadStatusCounter(ctx context.Context) error {
-	rows, err := s.Engine.Query(ctx, `SELECT toInt64(list_id), toInt64(size), toInt64(next_idx)
-FROM status_lists FINAL ORDER BY list_id DESC LIMIT 1`)
+// reserveStatusRange reserves the next free range of entries, starting a
+// new list when the newest one is full. The caller holds s.status.mu.
+//
+// It stores the range with a random holder ID and reads back every range
+// of the list that overlaps it: the range is kept only when no other
+// process reserved an overlapping one. A process that loses (or ties) a
+// race tries the next range. See used_assertion_ids for the same check
+// and its NOTE on replicated clusters.
+func (s *Service) reserveStatusRange(ctx context.Context) error {
+	holder, err := randomID("holder_", 12)
 	if err != nil {
-		return fmt.Errorf("read status list counter: %w", err)
+		return err
+	}
+	const attempts = 16
+	for attempt := range attempts {
+		listID, size, next, err := s.newestStatusRange(ctx)
+		if err != nil {
+			return err
+		}
+		// After a tie, processes that read the same highest end would
+		// propose the same range again, so each skips a random number of
+		// ranges, more the longer it has waited.
+		next += uint64(mathrand.IntN(attempt+1)) * statusReservationSize
+		if listID == 0 || next >= size {
+			listID, size, next = listID+1, s.statusListSize(), 0
+		}
+		end := min(next+statusReservationSize, size)
+
+		won, err := s.tryStatusRange(ctx, holder, listID, size, next, end)
+		if err != nil {
+			return err
+		}
+		if won {
+			a := &s.status
+			a.listID, a.size, a.next, a.end = listID, size, next, end
+			s.logger().Debug("status list range reserved", "status_list", listID, "first_idx", next, "end_idx", end)
+			return nil
+		}
+
+		// A random pause lets one of the processes that tied go first.
+		s.logger().Info("status list range taken by another process; retrying", "status_list", listID, "first_idx", next)
+		pause := time.Duration(1+mathrand.IntN(25)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+	}
+	return fmt.Errorf("reserve status list entries: another process took each of %d ranges tried", attempts)
+}
+
+// tryStatusRange stores the reservation of entries first to end-1 of
+// listID and reports whether it is the only reservation overlapping them.
+func (s *Service) tryStatusRange(ctx context.Context, holder string, listID, size, first, end uint64) (bool, error) {
+	list, from, to := strconv.FormatUint(listID, 10), strconv.FormatUint(first, 10), strconv.FormatUint(end, 10)
+	err := s.Engine.Exec(ctx, `INSERT INTO status_reservations (list_id, first_idx, end_idx, holder, reserved_at)
+VALUES ({list:UInt64}, {first:UInt64}, {end:UInt64}, {holder:String}, fromUnixTimestamp64Milli({at:Int64}, 'UTC'))`,
+		store.P("list", list), store.P("first", from), store.P("end", to), store.P("holder", holder), store.P("at", millis(s.now())))
+	if err != nil {
+		return false, fmt.Errorf("reserve entries %d to %d of status list %d: %w", first, end-1, listID, err)
+	}
+	// The list's size and highest reserved end, read by StatusList and by
+	// services that predate reservations.
+	err = s.Engine.Exec(ctx, `INSERT INTO status_lists (list_id, size, next_idx, updated_at)
+VALUES ({list:UInt64}, {size:UInt64}, {next:UInt64}, fromUnixTimestamp64Milli({at:Int64}, 'UTC'))`,
+		store.P("list", list), store.P("size", strconv.FormatUint(size, 10)), store.P("next", to), store.P("at", millis(s.now())))
+	if err != nil {
+		return false, fmt.Errorf("store status list counter of list %d: %w", listID, err)
+	}
+
+	rows, err := s.Engine.Query(ctx, `SELECT toInt64(count()), toInt64(countIf(holder = {holder:String}))
+FROM status_reservations
+WHERE list_id = {list:UInt64} AND first_idx < {end:UInt64} AND end_idx > {first:UInt64}`,
+		store.P("list", list), store.P("first", from), store.P("end", to), store.P("holder", holder))
+	if err != nil {
+		return false, fmt.Errorf("read reservations of status list %d: %w", listID, err)
 	}
 	defer rows.Close()
-
-	a := &s.status
+	var all, own int64
 	if rows.Next() {
-		var list, size, next int64
-		if err := rows.Scan(&list, &size, &next); err != nil {
-			return fmt.Errorf("read status list counter: %w", err)
+		if err := rows.Scan(&all, &own); err != nil {
+			return false, fmt.Errorf("read reservations of status list %d: %w", listID, err)
 		}
-		a.listID, a.size, a.next = uint64(list), uint64(size), uint64(next)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read status list counter: %w", err)
+		return false, fmt.Errorf("read reservations of status list %d: %w", listID, err)
 	}
-	a.loaded = true
-	return nil
+	if own < 1 {
+		return false, fmt.Errorf("reservation of status list %d was not read back", listID)
+	}
+	return all == own, nil
+}
+
+// newestStatusRange returns the newest list, its size and the entry after
+// the highest one reserved or counted in it, or a zero listID before the
+// first list.
+func (s *Service) newestStatusRange(ctx context.Context) (listID, size, next uint64, err error) {
+	rows, err := s.Engine.Query(ctx, `SELECT toInt64(l.list_id), toInt64(l.size), toInt64(greatest(l.next_idx, ifNull(r.end_idx, 0)))
+FROM (SELECT list_id, max(size) AS size, max(next_idx) AS next_idx FROM status_lists GROUP BY list_id ORDER BY list_id DESC LIMIT 1) AS l
+LEFT JOIN (SELECT list_id, max(end_idx) AS end_idx FROM status_reservations GROUP BY list_id) AS r ON r.list_id = l.list_id
+SETTINGS join_use_nulls = 1`)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("read status list counter: %w", err)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var l, sz, n int64
+		if err := rows.Scan(&l, &sz, &n); err != nil {
+			return 0, 0, 0, fmt.Errorf("read status list counter: %w", err)
+		}
+		listID, size, next = uint64(l), uint64(sz), uint64(n)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, 0, fmt.Errorf("read status list counter: %w", err)
+	}
+	return listID, size, next, nil
 }
 
 // parseListID reads a list ID from a URL path: a decimal number from 1,

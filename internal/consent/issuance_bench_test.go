@@ -1,0 +1,80 @@
+package consent_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/consent"
+	"github.com/openbanking-insights/insights/internal/store"
+)
+
+// countingEngine counts the statements that reach the engine it wraps.
+type countingEngine struct {
+	store.Engine
+	queries, execs atomic.Int64
+}
+
+func (c *countingEngine) Query(ctx context.Context, query string, params ...store.Param) (store.Rows, error) {
+	c.queries.Add(1)
+	return c.Engine.Query(ctx, query, params...)
+}
+
+func (c *countingEngine) Exec(ctx context.Context, query string, params ...store.Param) error {
+	c.execs.Add(1)
+	return c.Engine.Exec(ctx, query, params...)
+}
+
+// BenchmarkIssuance runs the consent side of an issuance (the client's
+// request, the customer's open and approval, the client's fetch) from
+// concurrent goroutines on the embedded engine behind a store.Batcher, as
+// `insights serve` wires it. Claims come from fixedClaims, so derivation
+// from stored data is not part of the figure. It reports flows per second
+// and the statements each flow sends: queries, and inserts as the
+// Batcher writes them (grouped rows count once).
+//
+//	go test -run '^$' -bench Issuance -cpuprofile /tmp/issuance.cpu ./internal/consent/
+func BenchmarkIssuance(b *testing.B) {
+	for _, workers := range []int{1, 16} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			f := newFixture(b)
+			counter := &countingEngine{Engine: f.svc.Engine}
+			f.svc.Engine = store.NewBatcher(counter)
+			ctx := context.Background()
+			var next atomic.Int64
+
+			b.SetParallelism(workers)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					customer := fmt.Sprintf("customer-%d", next.Add(1))
+					req, err := f.svc.CreateRequest(ctx, f.client, "Age check at checkout",
+						[]insights.ClaimRequest{{Kind: insights.ClaimAgeOver, MinimumAge: 18}}, consent.TokenOptions{})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if _, err := f.svc.Preview(ctx, customer, req); err != nil {
+						b.Error(err)
+						return
+					}
+					if err := f.svc.Decide(ctx, customer, req.ID, true); err != nil {
+						b.Error(err)
+						return
+					}
+					if _, att, err := f.svc.ClientRequest(ctx, f.client, req.ID); err != nil || att == nil {
+						b.Errorf("fetch token: %v, %v", att, err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			flows := float64(b.N)
+			b.ReportMetric(flows/b.Elapsed().Seconds(), "flows/s")
+			b.ReportMetric(float64(counter.queries.Load())/flows, "queries/flow")
+			b.ReportMetric(float64(counter.execs.Load())/flows, "inserts/flow")
+		})
+	}
+}
