@@ -63,6 +63,21 @@ type Options struct {
 	// verifyAttestation requires it of a token and reads status lists
 	// under it.
 	Issuer string
+	// Explorer serves the GraphiQL explorer at GET /graphql to browsers
+	// and its assets under /graphql/explorer/. Production deployments may
+	// turn it off.
+	Explorer bool
+	// Registration serves POST /register, dynamic client registration
+	// with software statements; nil does not serve it.
+	Registration *RegistrationOptions
+	// Limits bounds the work of one GraphQL request; zero fields take
+	// DefaultLimits.
+	Limits Limits
+	// RateLimiter limits GraphQL requests per authenticated client, and
+	// per IP address when they carry no valid credentials; nil sets no
+	// limit. Wrap the server's handler in its Middleware for the other
+	// endpoints.
+	RateLimiter *RateLimiter
 }
 
 // Limits of the GraphQL endpoint.
@@ -86,29 +101,38 @@ const (
 //	GET  /.well-known/jwks.json  the JWK set of the token signing keys
 //	GET  /statuslists/{id}       a Status List Token (application/statuslist+jwt)
 //	GET  /healthz                200 {"status":"ok"} or 503 {"status":"unavailable"}
+//	GET  /graphql                the GraphiQL explorer, to browsers, when Options.Explorer is set
+//	POST /register               dynamic client registration, when Options.Registration is set
 //
 // Other methods on these paths get 405 with an Allow header. A missing or
 // invalid API key is a GraphQL error with extensions.code UNAUTHENTICATED in
 // a 200 response, as GraphQL over HTTP does for every error of execution.
-// Introspection is enabled and needs no API key, because the schema is the
-// API's reference documentation and contains nothing secret.
+// Introspection needs no API key, because the schema is the API's reference
+// documentation and contains nothing secret. It is enabled unless
+// Options.Limits.DisableIntrospection is set.
 func NewHandler(opts Options) http.Handler {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	limits := opts.Limits.withDefaults()
 	root := &rootResolver{consent: opts.Consent, logger: logger}
 	if opts.PublicKeys != nil {
 		root.verifier = &verifier{keys: opts.PublicKeys, issuer: opts.Issuer, statusList: opts.StatusListToken}
 	}
 	schema := graphql.MustParseSchema(insights.Schema, root,
 		graphql.UseStringDescriptions(),
-		graphql.MaxDepth(maxQueryDepth),
+		graphql.MaxDepth(limits.MaxDepth),
+		graphql.RestrictIntrospection(func(context.Context) bool { return !limits.DisableIntrospection }),
 		graphql.Logger(panicLogger{logger}),
 		graphql.PanicHandler(panicHandler{}),
 	)
+	costs, err := newCostChecker()
+	if err != nil {
+		panic(err) // the embedded schema is fixed at build time, and tests load it
+	}
 
-	h := &graphqlHandler{schema: schema, consent: opts.Consent, logger: logger}
+	h := &graphqlHandler{schema: schema, consent: opts.Consent, logger: logger, limits: limits, costs: costs, rateLimiter: opts.RateLimiter}
 	mux := http.NewServeMux()
 	mux.Handle("POST /graphql", h)
 	if opts.JWKS != nil {
@@ -118,5 +142,13 @@ func NewHandler(opts Options) http.Handler {
 		mux.Handle("GET /statuslists/{id}", &statusListHandler{token: opts.StatusListToken, logger: logger})
 	}
 	mux.Handle("GET /healthz", &healthHandler{health: opts.Health, logger: logger})
+	if opts.Explorer {
+		explorer := newExplorerHandler(logger)
+		mux.HandleFunc("GET /graphql", explorer.servePage)
+		mux.HandleFunc("GET /graphql/explorer/{name}", explorer.serveAsset)
+	}
+	if opts.Registration != nil {
+		mux.Handle("POST /register", &registerHandler{opts: *opts.Registration, logger: logger, now: time.Now})
+	}
 	return mux
 }

@@ -10,12 +10,14 @@ import (
 	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 
 	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/store"
 )
 
 // Values of extensions.code in GraphQL errors. Clients branch on them, so
 // they never change meaning.
 const (
-	codeBadRequest       = "BAD_REQUEST" // an HTTP body that is no GraphQL request
+	codeBadRequest       = "BAD_REQUEST"  // an HTTP body that is no GraphQL request
+	codeRateLimited      = "RATE_LIMITED" // HTTP 429: the client or address is over its rate limit
 	codeBadUserInput     = "BAD_USER_INPUT"
 	codeNotFound         = "NOT_FOUND"
 	codeUnauthenticated  = "UNAUTHENTICATED"
@@ -32,6 +34,9 @@ const (
 	extensionCodeKey      = "code"
 	extensionRequestIDKey = "requestId"
 	internalMessage       = "internal error"
+	// storageUnavailableMessage is the message of UNAVAILABLE errors
+	// caused by storage; the cause is logged, not sent.
+	storageUnavailableMessage = "storage is unavailable; try again later"
 )
 
 // extensionCodes maps the application error codes onto extensions.code. It
@@ -73,6 +78,12 @@ func (e *resolverError) Extensions() map[string]any {
 func toGraphQLError(ctx context.Context, operation string, err error) error {
 	logger := loggerFrom(ctx).With("operation", operation)
 	code, known := extensionCodes[insights.ErrorCode(err)]
+	if !known && errors.Is(err, store.ErrUnavailable) {
+		// A storage engine that cannot be reached is a temporary
+		// condition the client may retry, not an internal fault.
+		logger.ErrorContext(ctx, "storage unavailable", "err", err)
+		return &resolverError{code: codeUnavailable, message: storageUnavailableMessage, requestID: requestIDFrom(ctx)}
+	}
 	switch {
 	case !known:
 		logger.ErrorContext(ctx, "resolver failed", "err", err)

@@ -243,8 +243,8 @@ func (s *testServer) queryWithHeader(t *testing.T, authorization, query string, 
 		req.Header.Set("Authorization", authorization)
 	}
 	resp, data := do(t, req)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status = %d, want 200; body %s", resp.StatusCode, data)
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 200, or 503 when every error is UNAVAILABLE; body %s", resp.StatusCode, data)
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("Content-Type = %q, want application/json", ct)
@@ -252,6 +252,16 @@ func (s *testServer) queryWithHeader(t *testing.T, authorization, query string, 
 	var out gqlResponse
 	if err := json.Unmarshal(data, &out); err != nil {
 		t.Fatalf("decode response %s: %v", data, err)
+	}
+	unavailable := len(out.Errors) > 0
+	for _, e := range out.Errors {
+		unavailable = unavailable && e.code() == codeUnavailable
+	}
+	if unavailable != (resp.StatusCode == http.StatusServiceUnavailable) {
+		t.Fatalf("status = %d with errors %+v; want 503 exactly when every error is UNAVAILABLE", resp.StatusCode, out.Errors)
+	}
+	if unavailable && resp.Header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
 	}
 	return out
 }

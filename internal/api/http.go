@@ -27,6 +27,10 @@ type graphqlHandler struct {
 	schema  *graphql.Schema
 	consent Consent
 	logger  *slog.Logger
+	limits  Limits
+	costs   *costChecker
+	// rateLimiter is nil when no rate limit is configured.
+	rateLimiter *RateLimiter
 }
 
 // graphqlRequest is the JSON body of a GraphQL request. The optional
@@ -42,25 +46,44 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	state := newRequestState(r, h.consent, h.logger)
 	ctx := withRequestState(r.Context(), state)
 	w.Header().Set("X-Request-Id", state.id)
+	if !h.limitGraphQL(ctx, w, r) {
+		return
+	}
 
 	// Read the body.
 	if status, message := checkContentType(r.Header.Get("Content-Type")); status != 0 {
 		writeRequestError(ctx, w, status, message)
 		return
 	}
-	body, status, message := decodeGraphQLRequest(w, r)
+	body, status, message := decodeGraphQLRequest(w, r, h.limits)
 	if status != 0 {
 		writeRequestError(ctx, w, status, message)
+		return
+	}
+	if resp := h.checkCost(ctx, body); resp != nil {
+		writeJSON(ctx, w, http.StatusOK, "application/json", resp)
 		return
 	}
 
 	// Run the operation.
 	start := time.Now()
-	resp := h.schema.Exec(ctx, body.Query, body.OperationName, body.Variables)
+	execCtx, cancel := context.WithTimeout(ctx, h.limits.Timeout)
+	defer cancel()
+	resp := h.schema.Exec(execCtx, body.Query, body.OperationName, body.Variables)
+	if errors.Is(execCtx.Err(), context.DeadlineExceeded) {
+		resp = timeoutResponse(ctx, h.limits.Timeout)
+	}
 	addErrorCodes(resp.Errors)
 	state.logger.DebugContext(ctx, "graphql request served", "operation_name", body.OperationName,
 		"errors", len(resp.Errors), "duration", time.Since(start))
-	writeJSON(ctx, w, http.StatusOK, "application/json", resp)
+	status = http.StatusOK
+	if allUnavailable(resp.Errors) {
+		// Every failure is temporary, so load balancers and clients see
+		// 503 and when to retry; the body is the usual GraphQL response.
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", unavailableRetryAfter)
+	}
+	writeJSON(ctx, w, status, "application/json", resp)
 }
 
 // checkContentType accepts application/json with an optional charset of
@@ -80,12 +103,15 @@ func checkContentType(header string) (status int, message string) {
 	return 0, ""
 }
 
-// decodeGraphQLRequest reads one JSON object of at most maxBodyBytes. It
-// returns a non-zero status and a message for the client when it cannot.
-func decodeGraphQLRequest(w http.ResponseWriter, r *http.Request) (graphqlRequest, int, string) {
+// decodeGraphQLRequest reads one JSON object of at most
+// limits.MaxBodyBytes, whose variables take at most
+// limits.MaxVariablesBytes. It returns a non-zero status and a message for
+// the client when it cannot.
+func decodeGraphQLRequest(w http.ResponseWriter, r *http.Request, limits Limits) (graphqlRequest, int, string) {
 	var body graphqlRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	err := dec.Decode(&body)
+	var wire wireGraphQLRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limits.MaxBodyBytes))
+	err := dec.Decode(&wire)
 	if err == nil {
 		// Exactly one value: anything after it but white space is an error.
 		err = dec.Decode(&struct{}{})
@@ -99,24 +125,28 @@ func decodeGraphQLRequest(w http.ResponseWriter, r *http.Request) (graphqlReques
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		return body, http.StatusRequestEntityTooLarge, "request body is larger than 1 MiB"
+		return body, http.StatusRequestEntityTooLarge, "request body is larger than " + byteSize(limits.MaxBodyBytes)
 	case errors.Is(err, io.EOF):
 		return body, http.StatusBadRequest, "empty request body: send a JSON object with a query member"
 	case err != nil:
 		return body, http.StatusBadRequest, "request body is not a valid GraphQL request object: " + err.Error()
-	case body.Query == "":
-		return body, http.StatusBadRequest, "missing query: the JSON body must have a non-empty query member"
 	}
-	return body, 0, ""
+	return wire.request(limits)
 }
 
 // writeRequestError writes an HTTP-level error in the shape of a GraphQL
 // response, so that clients parse every failure the same way.
 func writeRequestError(ctx context.Context, w http.ResponseWriter, status int, message string) {
+	writeRequestErrorCode(ctx, w, status, codeBadRequest, message)
+}
+
+// writeRequestErrorCode is writeRequestError with an extensions.code other
+// than BAD_REQUEST.
+func writeRequestErrorCode(ctx context.Context, w http.ResponseWriter, status int, code, message string) {
 	loggerFrom(ctx).DebugContext(ctx, "graphql request rejected", "status", status, "reason", message)
 	body := map[string]any{"errors": []map[string]any{{
 		"message":    message,
-		"extensions": map[string]any{extensionCodeKey: codeBadRequest},
+		"extensions": map[string]any{extensionCodeKey: code},
 	}}}
 	writeJSON(ctx, w, status, "application/json", body)
 }

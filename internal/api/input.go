@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,6 +20,11 @@ const (
 	minAge           = 1
 	maxAge           = 150
 	maxPostCodeChars = 16 // a UK postcode has at most 8 with its space; the rest is room for other countries
+	maxAddressChars  = 500
+	maxAverageDays   = 366
+	// maxConsentDays bounds consentDays here. The consent service also
+	// applies its configured maximum, 90 days by default.
+	maxConsentDays = 366
 )
 
 // currencyCode is the syntax of an ISO 4217 alphabetic code.
@@ -46,6 +52,13 @@ type requestAttestationInput struct {
 	// Format is a TokenFormat value; nil is an absent or null field.
 	Format    *string
 	HolderKey *string
+	// RedirectURI and State are where the consent page sends the customer
+	// afterwards; nil is an absent or null field.
+	RedirectURI *string
+	State       *string
+	// ConsentDays makes a lender's consent last that many days; nil is one
+	// token.
+	ConsentDays *int32
 }
 
 // claimRequestInput is ClaimRequestInput: exactly one field must be set.
@@ -66,15 +79,27 @@ type ageOverInput struct{ MinimumAge *int32 }
 const defaultMinimumAge = 18
 
 type fundsAtLeastInput struct {
-	Amount   string
-	Currency string
+	Amount           string
+	Currency         string
+	AverageDays      *int32
+	IncludeOverdraft *bool
 }
 
-type addressMatchesInput struct{ PostCode string }
+// addressMatchesInput is AddressMatchesInput: one of PostCode, Address and
+// Scope is set.
+type addressMatchesInput struct {
+	PostCode    *string
+	Address     *string
+	Scope       *string
+	FullAddress *bool
+}
 
 // nextSalaryDateInput is NextSalaryDateInput. A nil IncludeCadence is an
 // explicit null, which means true like an absent field.
-type nextSalaryDateInput struct{ IncludeCadence *bool }
+type nextSalaryDateInput struct {
+	IncludeCadence    *bool
+	IncludeAmountBand *bool
+}
 
 // affordabilityInput is AffordabilityInput.
 type affordabilityInput struct{ Months int32 }
@@ -142,6 +167,7 @@ func checkRequestAttestationInput(client insights.Client, in requestAttestationI
 	var c inputChecker
 	c.checkText([]string{"input", "purpose"}, in.Purpose, maxPurposeChars)
 	token := c.checkTokenOptions(in.Format, in.HolderKey)
+	token.ConsentDuration = c.checkConsentDays(in.ConsentDays)
 
 	claimsPath := []string{"input", "claims"}
 	switch {
@@ -277,6 +303,14 @@ func (c *inputChecker) checkFundsAtLeast(path []string, in fundsAtLeastInput) in
 		c.addf(amountPath, userErrorInvalidFormat, "has %d decimals, but %s has %d minor units", decimals(in.Amount), in.Currency, insights.MinorUnits(in.Currency))
 	}
 	claim.Amount = amount
+
+	if in.AverageDays != nil {
+		if *in.AverageDays < 1 || *in.AverageDays > maxAverageDays {
+			c.addf(at(path, "averageDays"), userErrorOutOfRange, "must be from 1 to %d days, got %d", maxAverageDays, *in.AverageDays)
+		}
+		claim.AverageDays = int(*in.AverageDays)
+	}
+	claim.IncludeOverdraft = in.IncludeOverdraft != nil && *in.IncludeOverdraft
 	return claim
 }
 
@@ -287,8 +321,66 @@ func decimals(amount string) int {
 }
 
 func (c *inputChecker) checkAddressMatches(path []string, in addressMatchesInput) insights.ClaimRequest {
-	c.checkText(at(path, "postCode"), in.PostCode, maxPostCodeChars)
-	return insights.ClaimRequest{Kind: insights.ClaimAddressMatches, PostCode: in.PostCode}
+	claim := insights.ClaimRequest{Kind: insights.ClaimAddressMatches, FullAddress: in.FullAddress != nil && *in.FullAddress}
+	set := 0
+	for _, isSet := range []bool{in.PostCode != nil, in.Address != nil, in.Scope != nil} {
+		if isSet {
+			set++
+		}
+	}
+	if set != 1 {
+		c.addf(path, userErrorOneFieldRequired, "set exactly one of postCode, address and scope, got %d", set)
+		return claim
+	}
+	switch {
+	case in.PostCode != nil:
+		c.checkText(at(path, "postCode"), *in.PostCode, maxPostCodeChars)
+		claim.PostCode = *in.PostCode
+	case in.Address != nil:
+		c.checkAddressText(at(path, "address"), *in.Address)
+		claim.Address = *in.Address
+	default:
+		scope, ok := addressScopes[*in.Scope]
+		if !ok {
+			// graphql-go rejects values outside the enum first.
+			c.addf(at(path, "scope"), userErrorUnsupported, "scope %s is not supported", *in.Scope)
+		}
+		claim.AddressScope = scope
+		if claim.FullAddress {
+			c.addf(at(path, "fullAddress"), userErrorInvalid, "a scope discloses only the country or region, so it cannot ask for the whole address")
+		}
+	}
+	return claim
+}
+
+// addressScopes maps AddressScope enum values to ClaimRequest.AddressScope.
+var addressScopes = map[string]string{"COUNTRY": insights.AddressCountry, "REGION": insights.AddressRegion}
+
+// checkAddressText checks a submitted address: not blank, at most
+// maxAddressChars characters, with no control characters other than line
+// breaks between its lines.
+func (c *inputChecker) checkAddressText(path []string, s string) {
+	switch {
+	case strings.TrimSpace(s) == "":
+		c.addf(path, userErrorBlank, "must not be blank")
+	case utf8.RuneCountInString(s) > maxAddressChars:
+		c.addf(path, userErrorTooLong, "must be at most %d characters, got %d", maxAddressChars, utf8.RuneCountInString(s))
+	case strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' }):
+		c.addf(path, userErrorInvalidFormat, "must not contain control characters other than line breaks")
+	}
+}
+
+// checkConsentDays converts consentDays to a duration; the consent service
+// checks the claims and the configured maximum.
+func (c *inputChecker) checkConsentDays(days *int32) time.Duration {
+	if days == nil {
+		return 0
+	}
+	if *days < 1 || *days > maxConsentDays {
+		c.addf([]string{"input", "consentDays"}, userErrorOutOfRange, "must be from 1 to %d days, got %d", maxConsentDays, *days)
+		return 0
+	}
+	return time.Duration(*days) * 24 * time.Hour
 }
 
 func (c *inputChecker) checkNextSalaryDate(path []string, in nextSalaryDateInput) insights.ClaimRequest {
@@ -297,7 +389,8 @@ func (c *inputChecker) checkNextSalaryDate(path []string, in nextSalaryDateInput
 	if in.IncludeCadence != nil && !*in.IncludeCadence {
 		c.addf(at(path, "includeCadence"), userErrorUnsupported, "only true is supported: the salary claim always states the pay cadence")
 	}
-	return insights.ClaimRequest{Kind: insights.ClaimNextSalaryDate}
+	return insights.ClaimRequest{Kind: insights.ClaimNextSalaryDate,
+		SalaryAmountBand: in.IncludeAmountBand != nil && *in.IncludeAmountBand}
 }
 
 func (c *inputChecker) checkAffordability(path []string, in affordabilityInput) insights.ClaimRequest {

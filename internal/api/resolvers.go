@@ -64,6 +64,11 @@ func (r *rootResolver) RequestAttestation(ctx context.Context, args struct{ Inpu
 
 	// Check the input.
 	claims, token, userErrors := checkRequestAttestationInput(client, args.Input)
+	redirectErrors, err := r.checkRedirect(ctx, client, args.Input)
+	if err != nil {
+		return nil, toGraphQLError(ctx, "requestAttestation", err)
+	}
+	userErrors = append(userErrors, redirectErrors...)
 	if len(userErrors) > 0 {
 		loggerFrom(ctx).DebugContext(ctx, "attestation request input rejected", "client_id", client.ID, "user_errors", len(userErrors))
 		return &requestAttestationPayload{userErrors: userErrors}, nil
@@ -77,6 +82,9 @@ func (r *rootResolver) RequestAttestation(ctx context.Context, args struct{ Inpu
 		return &requestAttestationPayload{userErrors: userErrors}, nil
 	}
 	if err != nil {
+		return nil, toGraphQLError(ctx, "requestAttestation", err)
+	}
+	if err := r.storeRedirect(ctx, client, req.ID, args.Input); err != nil {
 		return nil, toGraphQLError(ctx, "requestAttestation", err)
 	}
 	resolved, err := newAttestationRequestResolver(req, nil, r.consent.ConsentURL(req.ID))

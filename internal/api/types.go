@@ -141,6 +141,14 @@ func (r *attestationRequestResolver) ExpiresAt() dateTime               { return
 func (r *attestationRequestResolver) ConsentURL() string                { return r.consentURL }
 func (r *attestationRequestResolver) Attestation() *attestationResolver { return r.attestation }
 
+// ConsentExpiresAt is null for a one-token request and before approval.
+func (r *attestationRequestResolver) ConsentExpiresAt() *dateTime {
+	if r.req.ConsentUntil.IsZero() {
+		return nil
+	}
+	return &dateTime{r.req.ConsentUntil}
+}
+
 // claimResolver resolves the RequestedClaim interface and all five of its
 // types: each To method reports whether the claim is of that type, and
 // graphql-go reads only the fields of that type.
@@ -182,6 +190,37 @@ func (c *claimResolver) Amount() string {
 
 func (c *claimResolver) Currency() string { return c.claim.Currency }
 func (c *claimResolver) PostCode() string { return c.claim.PostCode }
+
+// AverageDays is null for a claim on the current balance.
+func (c *claimResolver) AverageDays() *int32 {
+	if c.claim.AverageDays == 0 {
+		return nil
+	}
+	days := int32(c.claim.AverageDays)
+	return &days
+}
+
+func (c *claimResolver) IncludeOverdraft() bool  { return c.claim.IncludeOverdraft }
+func (c *claimResolver) FullAddress() bool       { return c.claim.FullAddress }
+func (c *claimResolver) IncludeAmountBand() bool { return c.claim.SalaryAmountBand }
+
+// Address is null unless the client sent an address.
+func (c *claimResolver) Address() *string {
+	if c.claim.Address == "" {
+		return nil
+	}
+	return &c.claim.Address
+}
+
+// Scope is the AddressScope enum value, or null for a match.
+func (c *claimResolver) Scope() *string {
+	for value, scope := range addressScopes {
+		if scope == c.claim.AddressScope {
+			return &value
+		}
+	}
+	return nil
+}
 
 // IncludeCadence is always true: requestAttestation accepts no other value,
 // and an issued salary claim always carries its cadence.

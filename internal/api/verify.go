@@ -36,6 +36,8 @@ var failureReasons = []struct {
 	{attest.ErrUnknownKey, "UNKNOWN_KEY"},
 	{attest.ErrAlgorithm, "UNSUPPORTED_ALGORITHM"},
 	{attest.ErrSignature, "BAD_SIGNATURE"},
+	{attest.ErrDisclosure, "BAD_DISCLOSURE"},
+	{attest.ErrKeyBinding, "BAD_KEY_BINDING"},
 	{attest.ErrMalformed, "MALFORMED"},
 }
 
@@ -47,7 +49,8 @@ var signatureChecked = []error{attest.ErrExpired, attest.ErrNotYetValid, attest.
 // customer.
 var registeredMembers = map[string]bool{
 	"iss": true, "sub": true, "aud": true, "iat": true, "exp": true, "nbf": true, "jti": true,
-	attest.StatusClaim: true, attest.UnavailableClaim: true,
+	attest.StatusClaim: true, attest.UnavailableClaim: true, attest.ConsentClaim: true,
+	"vct": true, "cnf": true, "_sd": true, "_sd_alg": true, "env": true,
 }
 
 // verifier checks tokens for Query.verifyAttestation against the service's
@@ -64,7 +67,12 @@ type verificationResult struct {
 	reason     *string
 	claimNames []string
 	expiresAt  *dateTime
+	format     string // TokenFormat value
+	keyBound   bool
 }
+
+func (r *verificationResult) Format() string { return r.format }
+func (r *verificationResult) KeyBound() bool { return r.keyBound }
 
 func (r *verificationResult) Valid() bool          { return r.reason == nil }
 func (r *verificationResult) Reason() *string      { return r.reason }
@@ -76,6 +84,7 @@ func (r *verificationResult) ExpiresAt() *dateTime { return r.expiresAt }
 func (r *rootResolver) VerifyAttestation(ctx context.Context, args struct {
 	Token    string
 	Audience *string
+	Nonce    *string
 }) (*verificationResult, error) {
 	client, err := authenticatedClient(ctx)
 	if err != nil {
@@ -89,24 +98,32 @@ func (r *rootResolver) VerifyAttestation(ctx context.Context, args struct {
 		return nil, toGraphQLError(ctx, "verifyAttestation", fmt.Errorf("read the JWK set: %w", err))
 	}
 
+	token := strings.TrimSpace(args.Token)
+	if strings.Contains(token, "~") {
+		return r.verifySDJWT(ctx, client.ID, token, keys, args.Audience, args.Nonce)
+	}
+	if args.Nonce != nil {
+		// A JWS has no cnf claim, so it cannot prove possession of a key.
+		reason := "BAD_KEY_BINDING"
+		return &verificationResult{reason: &reason, format: formatJWS}, nil
+	}
 	opts := attest.VerifyOptions{Issuer: r.verifier.issuer, Skew: verifySkew}
 	if args.Audience != nil {
 		opts.Audience = *args.Audience
 	}
-	token := strings.TrimSpace(args.Token)
 	v, err := attest.Verify(ctx, token, keys, opts)
 	if err == nil {
 		err = attest.CheckStatus(ctx, v.Claims, r.verifier.fetchStatusList, keys, attest.StatusOptions{Skew: verifySkew})
 	}
 	if err == nil {
 		loggerFrom(ctx).DebugContext(ctx, "token verified", "client_id", client.ID, "jti", v.JTI)
-		return &verificationResult{claimNames: claimNamesOf(v.Claims), expiresAt: &dateTime{v.ExpiresAt}}, nil
+		return &verificationResult{claimNames: claimNamesOf(v.Claims), expiresAt: &dateTime{v.ExpiresAt}, format: formatJWS}, nil
 	}
 	if ctx.Err() != nil {
 		return nil, toGraphQLError(ctx, "verifyAttestation", ctx.Err())
 	}
 
-	result := &verificationResult{reason: failureReason(err)}
+	result := &verificationResult{reason: failureReason(err), format: formatJWS}
 	if errors.Is(err, attest.ErrStatusUnavailable) {
 		loggerFrom(ctx).ErrorContext(ctx, "token status unavailable", "client_id", client.ID, "err", err)
 	} else {
