@@ -33,9 +33,10 @@ type Service interface {
 	// Preview derives, for this customer, the exact claim values a token
 	// would carry now.
 	Preview(ctx context.Context, customerID string, req insights.AttestationRequest) ([]insights.ClaimResult, error)
-	// Decide approves (issuing the token) or denies the request for this
-	// customer, binding an untaken request to them.
-	Decide(ctx context.Context, customerID, requestID string, approve bool) error
+	// DecideWith approves (issuing the token) or denies the request for
+	// this customer, binding an untaken request to them. The customer's
+	// whole address is shared only when decision.DiscloseAddress is set.
+	DecideWith(ctx context.Context, customerID, requestID string, decision consent.Decision) error
 	// Shared returns the proofs issued for this customer's requests,
 	// newest first, revoked ones included.
 	Shared(ctx context.Context, customerID string) ([]consent.SharedProof, error)
@@ -63,7 +64,24 @@ const (
 	BankRevoked               = "revoked"
 	BankExpired               = "expired"
 	BankNeedsRenewal          = "needs_renewal"
+	// BankReplaced marks a link that a renewal replaced with a new one.
+	BankReplaced = "replaced"
 )
+
+// BankRenewer is implemented by a Service that can renew bank links. The
+// Linked banks page offers Renew only when the Service implements it.
+type BankRenewer interface {
+	// RenewBank starts a new consent for the customer at the bank of one
+	// of their links and returns the bank's authorisation page. When the
+	// customer approves there, the new link replaces the old one. Another
+	// customer's link is not_found; a link that cannot be renewed is
+	// conflict.
+	RenewBank(ctx context.Context, customerID, linkID string) (authURL string, err error)
+}
+
+// RenewalWindow is how long before a link's expiry the Linked banks page
+// offers to renew it.
+const RenewalWindow = 14 * 24 * time.Hour
 
 // Outcomes of the latest pull of a bank link.
 const (
@@ -94,12 +112,22 @@ type HistoryEvent = consent.HistoryEvent
 type Options struct {
 	Service Service
 	// DevSignIn enables the development sign-in, where anyone can pick a
-	// customer from Service.Customers. When false, the handler serves no
-	// sign-in at all and every page needs an existing session.
+	// customer from Service.Customers. With DevSignIn false and OIDC nil,
+	// the handler serves no sign-in at all and every page needs an
+	// existing session.
 	DevSignIn bool
+	// OIDC enables sign-in through an OpenID Connect provider. It works
+	// beside the development sign-in or alone; with DevSignIn false the
+	// development sign-in is refused even when OIDC is set.
+	OIDC *OIDCSignIn
 	// SessionKey is the HMAC-SHA256 key of session cookies and CSRF tokens,
 	// at least 32 bytes. Anyone holding it can sign in as any customer.
 	SessionKey []byte
+	// SecureCookies marks every cookie Secure, also on requests that reach
+	// the handler without TLS, as behind a proxy that terminates TLS. Set it
+	// when the service's public URL is https. Without it, cookies are
+	// Secure only on requests that came over TLS.
+	SecureCookies bool
 	// SessionTTL is the lifetime of a session from sign-in. Zero means 15
 	// minutes.
 	SessionTTL time.Duration
@@ -128,6 +156,8 @@ var localeFS embed.FS
 type handler struct {
 	service   Service
 	devSignIn bool
+	oidc      *OIDCSignIn
+	flowKey   []byte // HMAC key of the OpenID Connect flow cookie
 	sessions  sessionCodec
 	logger    *slog.Logger
 	now       func() time.Time
@@ -153,14 +183,20 @@ func New(opts Options) (http.Handler, error) {
 	h := &handler{
 		service:   opts.Service,
 		devSignIn: opts.DevSignIn,
+		oidc:      opts.OIDC,
+		flowKey:   deriveKey(opts.SessionKey, "consentui oidc flow v1"),
 		logger:    opts.Logger,
 		now:       opts.Now,
+	}
+	if opts.OIDC != nil && opts.OIDC.Client == nil {
+		return nil, errors.New("consentui: Options.OIDC.Client is nil")
 	}
 	ttl := opts.SessionTTL
 	if ttl == 0 {
 		ttl = defaultSessionTTL
 	}
 	h.sessions = newSessionCodec(opts.SessionKey, ttl)
+	h.sessions.alwaysSecure = opts.SecureCookies
 	if h.logger == nil {
 		h.logger = slog.New(slog.DiscardHandler)
 	}
@@ -201,6 +237,8 @@ func (h *handler) routes() {
 	mux.HandleFunc("GET /consent/{$}", h.handleList)
 	mux.HandleFunc("GET /consent/signin", h.handleSignInForm)
 	mux.HandleFunc("POST /consent/signin", h.handleSignIn)
+	mux.HandleFunc("GET /consent/signin/oidc", h.handleOIDCStart)
+	mux.HandleFunc("GET "+CallbackPath, h.handleOIDCCallback)
 	mux.HandleFunc("POST /consent/signout", h.handleSignOut)
 	mux.HandleFunc("GET /consent/requests/{id}", h.handleRequest)
 	mux.HandleFunc("POST /consent/requests/{id}/approve", h.handleDecide(true))
@@ -211,6 +249,7 @@ func (h *handler) routes() {
 	mux.HandleFunc("GET /consent/banks", h.handleBanks)
 	mux.HandleFunc("GET /consent/banks/{id}/unlink", h.handleUnlinkConfirm)
 	mux.HandleFunc("POST /consent/banks/{id}/unlink", h.handleUnlink)
+	mux.HandleFunc("POST /consent/banks/{id}/renew", h.handleRenew)
 	mux.HandleFunc("GET /consent/history", h.handleHistory)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.renderMessage(w, r, http.StatusNotFound, "notfound")

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/openbanking-insights/insights"
+	"github.com/openbanking-insights/insights/internal/consent"
 )
 
 // testNow is the clock of every test: 10:00 UTC on 4 December 2026, which
@@ -30,6 +31,8 @@ type decision struct {
 	CustomerID string
 	RequestID  string
 	Approve    bool
+	// DiscloseAddress is the customer's choice to share their whole address.
+	DiscloseAddress bool
 }
 
 // fakeService keeps requests in memory and records every decision.
@@ -43,6 +46,7 @@ type fakeService struct {
 	revocations []string
 	bankLinks   map[string][]BankLink     // by customer ID
 	unlinks     []string                  // each Unlink call as "customer/link"
+	renewals    []string                  // each RenewBank call as "customer/link"
 	history     map[string][]HistoryEvent // by customer ID
 	failWith    error                     // returned by every method when set
 }
@@ -151,13 +155,14 @@ func (f *fakeService) Preview(_ context.Context, _ string, req insights.Attestat
 	return f.results[req.ID], nil
 }
 
-func (f *fakeService) Decide(_ context.Context, customerID, requestID string, approve bool) error {
+func (f *fakeService) DecideWith(_ context.Context, customerID, requestID string, d consent.Decision) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failWith != nil {
 		return f.failWith
 	}
-	f.decisions = append(f.decisions, decision{customerID, requestID, approve})
+	approve := d.Approve
+	f.decisions = append(f.decisions, decision{customerID, requestID, approve, d.DiscloseAddress})
 	req, ok := f.requests[requestID]
 	if !ok || (req.CustomerID != "" && req.CustomerID != customerID) {
 		return insights.Errorf(insights.ErrNotFound, "attestation request not found")
@@ -170,8 +175,19 @@ func (f *fakeService) Decide(_ context.Context, customerID, requestID string, ap
 	if approve {
 		req.Status = insights.RequestIssued
 	}
+	if approve && req.ConsentDuration > 0 {
+		req.ConsentUntil = testNow.Add(req.ConsentDuration)
+	}
 	f.requests[requestID] = req
 	return nil
+}
+
+// addRequest adds a request and the claim results its preview shows.
+func (f *fakeService) addRequest(req insights.AttestationRequest, results []insights.ClaimResult) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests[req.ID] = req
+	f.results[req.ID] = results
 }
 
 func (f *fakeService) Decisions() []decision {
@@ -190,7 +206,19 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, configure ...func(*Options)) *testEnv {
 	t.Helper()
+	return newTestEnvAt(t, func(_ string, opts *Options) {
+		for _, c := range configure {
+			c(opts)
+		}
+	})
+}
+
+// newTestEnvAt is newTestEnv for options that depend on the server's URL,
+// such as the OpenID Connect redirect URL.
+func newTestEnvAt(t *testing.T, configure func(baseURL string, opts *Options)) *testEnv {
+	t.Helper()
 	env := &testEnv{service: newFakeService(), logs: &bytes.Buffer{}}
+	env.server = httptest.NewUnstartedServer(nil)
 	opts := Options{
 		Service:    env.service,
 		DevSignIn:  true,
@@ -199,9 +227,7 @@ func newTestEnv(t *testing.T, configure ...func(*Options)) *testEnv {
 		Logger:     slog.New(slog.NewJSONHandler(&lockedWriter{w: env.logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:        func() time.Time { return testNow },
 	}
-	for _, c := range configure {
-		c(&opts)
-	}
+	configure("http://"+env.server.Listener.Addr().String(), &opts)
 	h, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -211,7 +237,8 @@ func newTestEnv(t *testing.T, configure ...func(*Options)) *testEnv {
 	mux := http.NewServeMux()
 	mux.Handle("/consent/", h)
 	mux.Handle("/consent", h)
-	env.server = httptest.NewServer(mux)
+	env.server.Config.Handler = mux
+	env.server.Start()
 	t.Cleanup(env.server.Close)
 	t.Cleanup(func() {
 		if strings.Contains(env.logs.String(), "message key missing") {
@@ -399,6 +426,24 @@ func TestSignIn_secureCookieOverTLS(t *testing.T) {
 	resp.Body.Close()
 	if got := resp.Header.Get("Set-Cookie"); !strings.Contains(got, "; Secure") {
 		t.Errorf("Set-Cookie over TLS = %q, want Secure", got)
+	}
+}
+
+// Behind a proxy that terminates TLS the request arrives over plain HTTP,
+// so only SecureCookies makes the cookies Secure; without it they are not.
+func TestSignIn_secureCookiesOption(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		env := newTestEnv(t, func(o *Options) { o.SecureCookies = secure })
+		c := env.newClient(t)
+		resp := env.do(t, c, http.MethodPost, "/consent/signin", url.Values{"customer": {"alice"}})
+		got := resp.Header.Get("Set-Cookie")
+		if strings.Contains(got, "; Secure") != secure {
+			t.Errorf("SecureCookies %v: Set-Cookie = %q", secure, got)
+		}
+		lang := env.do(t, c, http.MethodGet, "/consent/?lang=zh-CN", nil).Header.Get("Set-Cookie")
+		if strings.Contains(lang, "; Secure") != secure {
+			t.Errorf("SecureCookies %v: language Set-Cookie = %q", secure, lang)
+		}
 	}
 }
 

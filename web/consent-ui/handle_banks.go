@@ -12,6 +12,9 @@ type bankItem struct {
 	Refresh   string // when the service last read from the bank, and how that went
 	Access    string // until when the bank allows access, or when it ended
 	UnlinkURL string // empty once the link is revoked or was never authorised
+	// RenewURL is the Renew form's action. It is empty unless the link
+	// has ended or nears its expiry and the Service can renew links.
+	RenewURL string
 }
 
 // handleBanks lists the signed-in customer's bank links with an Unlink link
@@ -33,7 +36,11 @@ func (h *handler) handleBanks(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	items := make([]bankItem, 0, len(links))
 	for _, link := range links {
-		items = append(items, bankItemOf(p, link, now))
+		item := bankItemOf(p, link, now)
+		if _, ok := h.service.(BankRenewer); ok && renewable(link, now) {
+			item.RenewURL = renewURL(link.ID)
+		}
+		items = append(items, item)
 	}
 	p.Content = items
 	h.render(w, r, http.StatusOK, "banks", p)
@@ -67,10 +74,13 @@ func bankItemOf(p *page, link BankLink, now time.Time) bankItem {
 	case BankRejected:
 		item.Status = p.T("banks.status.rejected")
 		item.Access = p.T("banks.access.rejected")
+	case BankReplaced:
+		item.Status = p.T("banks.status.replaced")
+		item.Access = p.T("banks.access.replaced")
 	default:
 		item.Status = p.T("banks.status.unknown")
 	}
-	if link.Status != BankRevoked && link.Status != BankRejected {
+	if link.Status != BankRevoked && link.Status != BankRejected && link.Status != BankReplaced {
 		item.UnlinkURL = unlinkURL(link.ID)
 	}
 	return item
@@ -180,5 +190,69 @@ func (h *handler) renderUnlinked(w http.ResponseWriter, r *http.Request, p *page
 	p.Title = p.T("result.unlinked.title", "bank", link.BankName)
 	p.Content = resultView{Text: p.T("result.unlinked.text", "bank", link.BankName),
 		BackURL: "/consent/banks", BackText: p.T("nav.backbanks")}
+	h.render(w, r, http.StatusOK, "result", p)
+}
+
+func renewURL(linkID string) string {
+	return "/consent/banks/" + pathEscape(linkID) + "/renew"
+}
+
+// renewable reports whether the customer may renew link at now: its access
+// ended (expired, or revoked at the bank or by the customer), or it ends
+// within RenewalWindow.
+func renewable(link BankLink, now time.Time) bool {
+	switch link.Status {
+	case BankNeedsRenewal, BankExpired, BankRevoked:
+		return true
+	case BankAuthorised:
+		return !link.ExpiresAt.IsZero() && !now.Before(link.ExpiresAt.Add(-RenewalWindow))
+	}
+	return false
+}
+
+// handleRenew starts a new consent at the bank of one of the customer's
+// links and sends the browser to the bank. The form must carry the CSRF
+// token of the current session; without it, nothing changes.
+func (h *handler) handleRenew(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.session(r)
+	if !ok {
+		h.redirectToSignIn(w, r, "/consent/banks")
+		return
+	}
+	if !h.sessions.validCSRF(s, r.PostFormValue(csrfField)) {
+		h.logger.Info("bank renewal rejected: missing or wrong CSRF token", "consent_id", r.PathValue("id"))
+		h.renderMessage(w, r, http.StatusForbidden, "forbidden")
+		return
+	}
+	renewer, ok := h.service.(BankRenewer)
+	if !ok {
+		h.renderMessage(w, r, http.StatusNotFound, "notfound")
+		return
+	}
+	link, ok := h.loadBankLink(w, r, s)
+	if !ok {
+		return
+	}
+	if !renewable(link, h.now()) {
+		h.logger.Info("bank renewal rejected: link is not renewable now", "consent_id", link.ID, "status", link.Status)
+		h.renderMessage(w, r, http.StatusConflict, "renewgone")
+		return
+	}
+	authURL, err := renewer.RenewBank(r.Context(), s.CustomerID, link.ID)
+	if err != nil {
+		h.renderError(w, r, "renew bank", err)
+		return
+	}
+	h.logger.Info("bank renewal started", "consent_id", link.ID)
+
+	// The consent pages' CSP has form-action 'self', which browsers apply
+	// to the redirects of a form submission, so a 303 to the bank would be
+	// blocked. This page sends the browser on with a Refresh header, a new
+	// navigation, and links to the bank for browsers that ignore it.
+	w.Header().Set("Refresh", "0; url="+authURL)
+	p := h.newPage(w, r)
+	p.Title = p.T("renew.title", "bank", link.BankName)
+	p.Content = resultView{Approved: true, Text: p.T("renew.text", "bank", link.BankName),
+		BackURL: authURL, BackText: p.T("renew.continue", "bank", link.BankName)}
 	h.render(w, r, http.StatusOK, "result", p)
 }

@@ -39,7 +39,7 @@ func (h *handler) handleHistory(w http.ResponseWriter, r *http.Request) {
 		item := historyItem{When: p.DateTime(ev.At), ClientName: ev.ClientName,
 			Step: p.T("history.event."+ev.Event, "client", ev.ClientName)}
 		for _, c := range ev.Claims {
-			label, err := claimLabel(p.translator, c)
+			label, err := claimLabel(p.translator, ev.ClientName, c)
 			if err != nil {
 				h.logger.Error("failed to render history step", "request_id", ev.RequestID, "error", err)
 				h.renderMessage(w, r, http.StatusInternalServerError, "internal")

@@ -53,9 +53,18 @@ type requestView struct {
 	Purpose    string
 	Claims     []claimView
 	Validity   string // how long an issued token stays valid
-	Expires    string // when the request lapses
-	ApproveURL string
-	DenyURL    string
+	// Consent states until when a lender may fetch fresh results; empty
+	// for a request of one token.
+	Consent string
+	// Lead introduces the claims, naming the whole address when a claim
+	// requests it.
+	Lead string
+	// FullAddress is the address the approve form's checkbox shares; nil
+	// when no claim requests it or the bank gave no address.
+	FullAddress *addressChoice
+	Expires     string // when the request lapses
+	ApproveURL  string
+	DenyURL     string
 
 	// SelectiveDisclosure is true when the proof is issued as an SD-JWT VC,
 	// whose claims the client can show to others one by one.
@@ -89,7 +98,7 @@ func (h *handler) handleRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	base := "/consent/requests/" + pathEscape(req.ID)
 	p.Title = p.T("request.title", "client", req.ClientName)
-	p.Content = requestView{
+	view := requestView{
 		ClientName: req.ClientName,
 		Purpose:    req.Purpose,
 		Claims:     claims,
@@ -100,6 +109,23 @@ func (h *handler) handleRequest(w http.ResponseWriter, r *http.Request) {
 
 		SelectiveDisclosure: req.Format == insights.TokenSDJWT,
 	}
+	view.Lead = p.T("request.shared.lead", "client", req.ClientName)
+	if asksFullAddress(req) {
+		view.Lead = p.T("request.shared.lead.address", "client", req.ClientName)
+	}
+	for _, c := range claims {
+		if c.FullAddress != nil {
+			view.FullAddress = c.FullAddress
+		}
+	}
+	if req.ConsentDuration > 0 {
+		// ConsentUntil is set on approval, so the page states the end as
+		// it would be if the customer approved now.
+		view.Consent = p.T("request.consent.text", "client", req.ClientName,
+			"duration", p.Duration(req.ConsentDuration),
+			"date", p.Date(insights.DateOf(h.now().Add(req.ConsentDuration).In(h.london))))
+	}
+	p.Content = view
 	h.render(w, r, http.StatusOK, "request", p)
 }
 

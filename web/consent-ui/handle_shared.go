@@ -13,7 +13,10 @@ type sharedItem struct {
 	Claims     []string // the claims' labels, without values
 	Shared     string   // when the proof was issued
 	Status     string   // valid until, expired on or revoked on a time
-	RevokeURL  string   // empty unless the proof can still be revoked
+	// Consent states until when a lender may fetch fresh results under a
+	// long-lived consent; empty for a proof of one token.
+	Consent   string
+	RevokeURL string // empty unless the proof can still be revoked
 }
 
 // handleShared lists the proofs the signed-in customer has shared, with a
@@ -50,21 +53,33 @@ func (h *handler) sharedItem(p *page, proof consent.SharedProof) (sharedItem, er
 	req := proof.Request
 	item := sharedItem{ClientName: req.ClientName, Purpose: req.Purpose, Shared: p.DateTime(proof.IssuedAt)}
 	for _, c := range req.Claims {
-		label, err := claimLabel(p.translator, c)
+		label, err := claimLabel(p.translator, req.ClientName, c)
 		if err != nil {
 			return item, err
 		}
 		item.Claims = append(item.Claims, label)
 	}
 
+	now := h.now()
 	switch {
 	case proof.Revoked():
 		item.Status = p.T("shared.status.revoked", "datetime", p.DateTime(proof.RevokedAt))
-	case !h.now().Before(proof.ExpiresAt):
+	case !now.Before(proof.ExpiresAt):
 		item.Status = p.T("shared.status.expired", "datetime", p.DateTime(proof.ExpiresAt))
 	default:
 		item.Status = p.T("shared.status.valid", "datetime", p.DateTime(proof.ExpiresAt))
 		item.RevokeURL = revokeURL(req.ID)
+	}
+
+	// Under a long-lived consent the lender may fetch fresh tokens after
+	// the latest one expired, so the consent stays revocable until its end.
+	if req.ConsentDuration > 0 && !req.ConsentUntil.IsZero() && !proof.Revoked() {
+		if now.Before(req.ConsentUntil) {
+			item.Consent = p.T("shared.consent.active", "client", req.ClientName, "datetime", p.DateTime(req.ConsentUntil))
+			item.RevokeURL = revokeURL(req.ID)
+		} else {
+			item.Consent = p.T("shared.consent.ended", "client", req.ClientName, "datetime", p.DateTime(req.ConsentUntil))
+		}
 	}
 	return item, nil
 }
@@ -103,8 +118,11 @@ func (h *handler) handleRevokeConfirm(w http.ResponseWriter, r *http.Request) {
 	req := proof.Request
 	view := revokeView{ClientName: req.ClientName, RevokeURL: revokeURL(req.ID),
 		Consequence: p.T("revoke.consequence", "client", req.ClientName)}
+	if req.ConsentDuration > 0 {
+		view.Consequence += p.T("format.sentence.separator") + p.T("revoke.consequence.consent", "client", req.ClientName)
+	}
 	for _, c := range req.Claims {
-		label, err := claimLabel(p.translator, c)
+		label, err := claimLabel(p.translator, req.ClientName, c)
 		if err != nil {
 			h.logger.Error("failed to render shared proof", "request_id", req.ID, "error", err)
 			h.renderMessage(w, r, http.StatusInternalServerError, "internal")

@@ -8,16 +8,19 @@ import (
 	"strings"
 )
 
-// signInView is the content of the development sign-in page.
+// signInView is the content of the sign-in page: a link to the OpenID
+// provider, the development sign-in's list of demo customers, or both.
 type signInView struct {
+	OIDCURL   string // empty when no provider is configured
+	Dev       bool
 	Customers []string
 	Next      string
 	Invalid   bool // the form was sent without a customer the service offers
 }
 
-// handleSignInForm shows the development sign-in: a list of demo customers.
+// handleSignInForm shows the sign-in page.
 func (h *handler) handleSignInForm(w http.ResponseWriter, r *http.Request) {
-	if !h.devSignIn {
+	if !h.devSignIn && h.oidc == nil {
 		h.renderMessage(w, r, http.StatusNotFound, "signinoff")
 		return
 	}
@@ -25,12 +28,17 @@ func (h *handler) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) renderSignIn(w http.ResponseWriter, r *http.Request, status int, view signInView) {
-	customers, err := h.service.Customers(r.Context())
-	if err != nil {
-		h.renderError(w, r, "customers", err)
-		return
+	if h.oidc != nil {
+		view.OIDCURL = oidcStartURL(view.Next)
 	}
-	view.Customers = customers
+	if h.devSignIn {
+		customers, err := h.service.Customers(r.Context())
+		if err != nil {
+			h.renderError(w, r, "customers", err)
+			return
+		}
+		view.Dev, view.Customers = true, customers
+	}
 
 	p := h.newPage(w, r)
 	p.Title = p.T("signin.title")
@@ -43,7 +51,12 @@ func (h *handler) renderSignIn(w http.ResponseWriter, r *http.Request, status in
 // to the page the customer came from.
 func (h *handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	if !h.devSignIn {
-		h.renderMessage(w, r, http.StatusNotFound, "signinoff")
+		// With a provider configured there is a sign-in, just not this one.
+		key := "signinoff"
+		if h.oidc != nil {
+			key = "notfound"
+		}
+		h.renderMessage(w, r, http.StatusNotFound, key)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
@@ -83,7 +96,7 @@ func (h *handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	clearSessionCookie(w, r)
+	h.sessions.clearSessionCookie(w, r)
 
 	// The header of this page must no longer show the customer as signed in.
 	p := h.newPage(w, r)
@@ -112,12 +125,10 @@ func safeNext(next string) string {
 }
 
 // redirectToSignIn sends a visitor without a session to the sign-in, which
-// brings them back to next afterwards.
-//
-// NOTE: only the development sign-in exists. With DevSignIn false, a visitor
-// without a session gets a 401 page and no way to sign in.
+// brings them back to next afterwards. With no sign-in configured, the
+// visitor gets a 401 page instead.
 func (h *handler) redirectToSignIn(w http.ResponseWriter, r *http.Request, next string) {
-	if !h.devSignIn {
+	if !h.devSignIn && h.oidc == nil {
 		h.renderMessage(w, r, http.StatusUnauthorized, "signinoff")
 		return
 	}

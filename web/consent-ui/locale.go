@@ -125,6 +125,11 @@ func (t translator) DateTime(tm time.Time) string {
 // thousands separators, such as "1,500.00 GBP" or "1,500.00 英镑". Both
 // locales group digits in threes with a comma.
 func (t translator) Money(a insights.Amount, currency string) string {
+	return t.T("format.money", "amount", t.Number(a, currency), "currency", t.CurrencyName(currency))
+}
+
+// Number formats an amount as Money does, without the currency: "1,500.00".
+func (t translator) Number(a insights.Amount, currency string) string {
 	number := a.Format(insights.MinorUnits(currency))
 	sign := ""
 	if rest, ok := strings.CutPrefix(number, "-"); ok {
@@ -135,7 +140,7 @@ func (t translator) Money(a insights.Amount, currency string) string {
 	if hasFrac {
 		grouped += "." + frac
 	}
-	return t.T("format.money", "amount", sign+grouped, "currency", t.CurrencyName(currency))
+	return sign + grouped
 }
 
 // CurrencyName returns the name of an ISO 4217 currency in this locale, or

@@ -59,7 +59,7 @@ func (h *handler) newPage(w http.ResponseWriter, r *http.Request) *page {
 			Path:     cookiePath,
 			MaxAge:   int((365 * 24 * time.Hour).Seconds()),
 			HttpOnly: true,
-			Secure:   r.TLS != nil,
+			Secure:   h.sessions.secure(r),
 			SameSite: http.SameSiteLaxMode,
 		})
 	}
@@ -137,7 +137,7 @@ func (h *handler) renderMessagePage(w http.ResponseWriter, r *http.Request, stat
 	p.Title = p.T(key + ".title")
 	view := messageView{Text: p.T(key + ".text")}
 	switch {
-	case key == "signedout" && h.devSignIn:
+	case key == "signedout" && (h.devSignIn || h.oidc != nil):
 		view.LinkURL, view.LinkText = "/consent/signin", p.T("signedout.signin")
 	case p.SignedIn:
 		view.LinkURL, view.LinkText = "/consent/", p.T("nav.back")

@@ -37,6 +37,14 @@ type sessionCodec struct {
 	cookieKey []byte
 	csrfKey   []byte
 	ttl       time.Duration
+	// alwaysSecure marks cookies Secure also on requests without TLS, for
+	// a service behind a proxy that terminates TLS.
+	alwaysSecure bool
+}
+
+// secure reports whether cookies set in response to r must be Secure.
+func (c sessionCodec) secure(r *http.Request) bool {
+	return c.alwaysSecure || r.TLS != nil
 }
 
 func newSessionCodec(key []byte, ttl time.Duration) sessionCodec {
@@ -130,7 +138,7 @@ func (c sessionCodec) validCSRF(s session, token string) bool {
 
 // setSessionCookie stores s in the browser. The cookie is HttpOnly so no
 // script reads it, SameSite=Lax so other sites' forms do not carry it, and
-// Secure whenever the request came over TLS.
+// Secure whenever the request came over TLS or Options.SecureCookies is set.
 func (c sessionCodec) setSessionCookie(w http.ResponseWriter, r *http.Request, s session, now time.Time) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
@@ -139,19 +147,19 @@ func (c sessionCodec) setSessionCookie(w http.ResponseWriter, r *http.Request, s
 		Expires:  s.Expires,
 		MaxAge:   int(s.Expires.Sub(now).Seconds()),
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   c.secure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }
 
-func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+func (c sessionCodec) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
 		Value:    "",
 		Path:     cookiePath,
 		MaxAge:   -1,
 		HttpOnly: true,
-		Secure:   r.TLS != nil,
+		Secure:   c.secure(r),
 		SameSite: http.SameSiteLaxMode,
 	})
 }
