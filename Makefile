@@ -75,6 +75,45 @@ test: engine browser ## run all tests against the real embedded engine and headl
 bench: engine ## run the benchmarks and print their figures
 	go test -run '^$$' -bench . -benchmem ./...
 
+# LOADFLAGS passes options to cmd/insights-load, for example
+# LOADFLAGS='-step 10s -duration 30s' for a short run.
+LOADFLAGS ?=
+
+.PHONY: loadbench
+loadbench: engine build ## run the attestation issuance load benchmark against bin/insights (about 15 minutes)
+	go run ./cmd/insights-load -bin $(BIN) $(LOADFLAGS)
+
+# FUZZ_TARGETS lists package-directory:FuzzName for every fuzz target in
+# the module, found by name so a new target joins without editing this file.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = $(shell grep -rl --include='*_test.go' '^func Fuzz' . | xargs grep -H -o '^func Fuzz[A-Za-z0-9_]*' | sed 's|^\./\(.*\)/[^/]*:func |\1:|' | sort -u)
+
+.PHONY: fuzz
+fuzz: engine ## run each fuzz target for FUZZTIME (default 30s), one after the other
+	@for target in $(FUZZ_TARGETS); do \
+		dir=$${target%%:*}; name=$${target##*:}; \
+		echo "fuzz $$name in ./$$dir for $(FUZZTIME)"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$dir || exit 1; \
+	done
+
+# The Go vulnerability database, built from the OSV files that the module
+# golang.org/x/vulndb carries, because vuln.go.dev is not reachable from
+# every machine. Pin both versions; a newer vulndb brings newer advisories.
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+VULN_VERSION   := v1.9.0
+VULNDB_DIR     := $(CACHE_DIR)/vulndb/$(VULNDB_VERSION)
+
+$(VULNDB_DIR)/index/db.json:
+	@src=$$(go mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -d "$$src/data/osv" || { echo "golang.org/x/vulndb@$(VULNDB_VERSION) has no data/osv" >&2; exit 1; }; \
+	rm -rf $(VULNDB_DIR).tmp; \
+	go run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$src/data/osv" -out $(VULNDB_DIR).tmp; \
+	rm -rf $(VULNDB_DIR); mv $(VULNDB_DIR).tmp $(VULNDB_DIR)
+
+.PHONY: vuln
+vuln: $(VULNDB_DIR)/index/db.json ## run govulncheck against a vulnerability database built locally from golang.org/x/vulndb
+	go run golang.org/x/vuln/cmd/govulncheck@$(VULN_VERSION) -db file://$(VULNDB_DIR) ./...
+
 .PHONY: eval
 eval: ## print categorisation precision, recall, macro F1 and next pay date accuracy
 	go run ./internal/eval/cmd/eval

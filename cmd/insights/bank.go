@@ -48,7 +48,7 @@ func runBank(ctx context.Context, args []string, logger *slog.Logger) error {
 	cfg.register(fs)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8081", "address to listen on")
 	fs.StringVar(&dataDir, "feed", "testdata/sample", "folder of demo customers, one folder each with accounts.json, balances.json, party.json, transactions.ndjson")
-	fs.BoolVar(&admin, "admin", false, "serve /admin/faults and /admin/advance for fault injection (demos and tests only)")
+	fs.BoolVar(&admin, "admin", false, "serve /admin/faults, /admin/advance and /admin/cancel-order for fault injection and bank-side changes (demos and tests only)")
 	fs.IntVar(&pageSize, "page-size", 100, "transactions per page")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: insights bank [flags]\n\nServes a local OBIE v3.1 bank (ASPSP) for demos and tests: consents, authorisation,\ntokens and paged account reads over the demo customers' data. Never a real bank.")

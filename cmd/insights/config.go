@@ -72,6 +72,9 @@ func (c *storageConfig) open(ctx context.Context, logger *slog.Logger) (store.En
 		return nil, err
 	}
 
+	if err := checkDataDir(c.DataDir); err != nil {
+		return nil, err
+	}
 	var engine store.Engine
 	var err error
 	if c.DSN != "" {
@@ -89,6 +92,40 @@ func (c *storageConfig) open(ctx context.Context, logger *slog.Logger) (store.En
 		return nil, fmt.Errorf("migrate storage: %w", err)
 	}
 	return engine, nil
+}
+
+// checkDataDir creates the data directory when it is missing and checks
+// that it is a directory the process can write. A wrong path or mode then
+// fails at start with the path and the cause, not deep inside the engine
+// or at the first key rotation.
+func checkDataDir(dir string) error {
+	const flagName = "-data (INSIGHTS_DATA_DIR)"
+	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
+		return fmt.Errorf("data directory %s from %s is not a directory", dir, flagName)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data directory %s from %s cannot be created: %w", dir, flagName, err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory %s from %s cannot be read: %w", dir, flagName, err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("data directory %s from %s is not a directory", dir, flagName)
+	}
+	if _, err := os.ReadDir(dir); err != nil {
+		return fmt.Errorf("data directory %s from %s cannot be listed: %w", dir, flagName, err)
+	}
+	probe, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory %s from %s is not writable: %w", dir, flagName, err)
+	}
+	name := probe.Name()
+	probe.Close()
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("data directory %s from %s: remove write check file: %w", dir, flagName, err)
+	}
+	return nil
 }
 
 // parseFlags parses args, turning -h into a clean exit and flag errors into

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,5 +89,74 @@ func TestConsentPages_noBankConfigured(t *testing.T) {
 	}
 	if err := pages.Unlink(ctx, "alice", "any"); insights.ErrorCode(err) != insights.ErrNotFound {
 		t.Errorf("Unlink error = %v; want not_found", err)
+	}
+}
+
+func TestOIDCConfig_validate(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     oidcConfig
+		wantErr string // empty for valid
+	}{
+		{"off", oidcConfig{CustomerClaim: "sub"}, ""},
+		{"on", oidcConfig{Issuer: "https://idp.example", ClientID: "insights", CustomerClaim: "sub"}, ""},
+		{"client ID without issuer", oidcConfig{ClientID: "insights", CustomerClaim: "sub"}, "need -oidc-issuer"},
+		{"issuer without client ID", oidcConfig{Issuer: "https://idp.example", CustomerClaim: "sub"}, "-oidc-client-id"},
+		{"empty customer claim", oidcConfig{Issuer: "https://idp.example", ClientID: "insights", CustomerClaim: " "}, "-oidc-customer-claim"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.validate()
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("validate: error %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestOIDCConfig_clientSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name    string
+		file    string
+		want    string
+		wantErr string
+	}{
+		{"trailing newline dropped", write("ok", "s3cret\n", 0o600), "s3cret", ""},
+		{"readable by others", write("open", "s3cret", 0o644), "", "mode 0644"},
+		{"empty", write("empty", "\n", 0o600), "", "is empty"},
+		{"missing", filepath.Join(dir, "none"), "", "no such file"},
+		{"public client", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := oidcConfig{ClientSecretFile: tt.file}
+			got, err := c.clientSecret()
+			if tt.wantErr == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("clientSecret = %q, %v; want %q", got, err, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("clientSecret: error %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
 	}
 }

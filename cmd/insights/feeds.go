@@ -14,8 +14,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/aspsp"
 	"github.com/openbanking-insights/insights/internal/categorize"
+	"github.com/openbanking-insights/insights/internal/derive"
 	"github.com/openbanking-insights/insights/internal/feeds"
 	"github.com/openbanking-insights/insights/internal/ingest"
 )
@@ -27,7 +31,8 @@ type feedsConfig struct {
 	// it is registered as bank "demo".
 	DemoBank string
 	// BanksFile is a JSON array of banks (id, name, baseURL, clientID,
-	// clientSecret, financialID, redirectURI).
+	// clientSecret, financialID, redirectURI, and optionally issuer and
+	// jwksURL of the bank's ID tokens).
 	BanksFile    string
 	TokenKeyFile string
 	Refresh      string
@@ -40,7 +45,7 @@ func (c *feedsConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DemoBank, "demo-bank", envOr("INSIGHTS_DEMO_BANK", ""),
 		"base URL of a local bank started with `insights bank`, registered as bank \"demo\" (env INSIGHTS_DEMO_BANK)")
 	fs.StringVar(&c.BanksFile, "banks-file", envOr("INSIGHTS_BANKS_FILE", ""),
-		"JSON array of banks customers can link: id, name, baseURL, clientID, clientSecret, financialID, redirectURI (env INSIGHTS_BANKS_FILE)")
+		"JSON array of banks customers can link: id, name, baseURL, clientID, clientSecret, financialID, redirectURI, and optional issuer and jwksURL of the bank's ID tokens (env INSIGHTS_BANKS_FILE)")
 	fs.StringVar(&c.TokenKeyFile, "token-key-file", envOr("INSIGHTS_TOKEN_KEY_FILE", ""),
 		"32-byte AES-256 key that encrypts bank tokens at rest, created on first start; empty means DATA/token.key (env INSIGHTS_TOKEN_KEY_FILE)")
 	fs.StringVar(&c.Refresh, "bank-refresh", envOr("INSIGHTS_BANK_REFRESH", "@every 6h"),
@@ -50,29 +55,39 @@ func (c *feedsConfig) register(fs *flag.FlagSet) {
 }
 
 // banks returns the configured banks by ID, with redirectURI defaulting to
-// our callback.
-func (c *feedsConfig) banks(baseURL string) (map[string]aspsp.Bank, error) {
+// our callback, and the OpenID Provider settings of those that set issuer
+// or jwksURL.
+func (c *feedsConfig) banks(baseURL string) (map[string]aspsp.Bank, map[string]feeds.OpenIDProvider, error) {
 	banks := map[string]aspsp.Bank{}
+	providers := map[string]feeds.OpenIDProvider{}
 	if c.BanksFile != "" {
 		data, err := os.ReadFile(c.BanksFile)
 		if err != nil {
-			return nil, fmt.Errorf("-banks-file: %w", err)
+			return nil, nil, fmt.Errorf("-banks-file: %w", err)
 		}
 		var list []aspsp.Bank
 		if err := json.Unmarshal(data, &list); err != nil {
-			return nil, fmt.Errorf("-banks-file %s: invalid JSON: %w", c.BanksFile, err)
+			return nil, nil, fmt.Errorf("-banks-file %s: invalid JSON: %w", c.BanksFile, err)
+		}
+		// The same entries may name the bank's ID token issuer and JWK set.
+		var openID []feeds.OpenIDProvider
+		if err := json.Unmarshal(data, &openID); err != nil {
+			return nil, nil, fmt.Errorf("-banks-file %s: invalid issuer or jwksURL: %w", c.BanksFile, err)
 		}
 		for i, b := range list {
 			if b.ID == "" || b.BaseURL == "" {
-				return nil, fmt.Errorf("-banks-file %s: bank [%d]: id and baseURL are required", c.BanksFile, i)
+				return nil, nil, fmt.Errorf("-banks-file %s: bank [%d]: id and baseURL are required", c.BanksFile, i)
 			}
 			banks[b.ID] = b
+			if openID[i] != (feeds.OpenIDProvider{}) {
+				providers[b.ID] = openID[i]
+			}
 		}
 	}
 	if c.DemoBank != "" {
 		secret, err := c.Bank.secret()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		banks["demo"] = aspsp.Bank{ID: "demo", Name: "Demo Bank", BaseURL: strings.TrimRight(c.DemoBank, "/"),
 			ClientID: c.Bank.ClientID, ClientSecret: secret, FinancialID: c.Bank.FinancialID}
@@ -83,14 +98,29 @@ func (c *feedsConfig) banks(baseURL string) (map[string]aspsp.Bank, error) {
 			banks[id] = b
 		}
 	}
-	return banks, nil
+	return banks, providers, nil
+}
+
+// deriveBirthDates is feeds.BirthDates backed by package derive.
+type deriveBirthDates struct{ deriver *derive.Deriver }
+
+// idTokenSkew is the clock difference tolerated between a bank and us on
+// an ID token's exp and iat.
+const idTokenSkew = time.Minute
+
+func (a deriveBirthDates) VerifyIDTokenBirthDate(ctx context.Context, token string, keys jwk.Set, issuer, audience string) (insights.Date, error) {
+	return derive.VerifyIDTokenBirthDate(ctx, token, keys, derive.IDTokenOptions{Issuer: issuer, Audience: audience, Skew: idTokenSkew})
+}
+
+func (a deriveBirthDates) StoreIDTokenBirthDate(ctx context.Context, customerID string, birth insights.Date, issuer string) error {
+	return a.deriver.StoreBirthDate(ctx, customerID, birth, derive.IDTokenSource, issuer)
 }
 
 // openFeeds builds the feeds service when any bank is configured, and
 // schedules its pulls.
 func (m *Main) openFeeds() error {
 	cfg := &m.Config.Feeds
-	banks, err := cfg.banks(m.baseURL)
+	banks, providers, err := cfg.banks(m.baseURL)
 	if err != nil || len(banks) == 0 {
 		return err
 	}
@@ -110,6 +140,10 @@ func (m *Main) openFeeds() error {
 		TokenKey: key,
 		Logger:   m.Logger,
 		Jitter:   time.Minute,
+		// The ID token of a link is the bank's statement of the
+		// customer's birth date; see docs/feed-formats.md.
+		BirthDates:      deriveBirthDates{m.Deriver},
+		OpenIDProviders: providers,
 		AfterPull: func(ctx context.Context, customerID string) {
 			if _, err := m.Deriver.RefreshIncome(ctx, customerID, time.Now()); err != nil {
 				m.Logger.Error("income refresh after pull failed", "customer_id", customerID, "err", err)
@@ -128,16 +162,19 @@ func (m *Main) openFeeds() error {
 func (m *Main) handleBankCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	_, err := m.Feeds.Callback(context.WithoutCancel(r.Context()), q.Get("state"), q.Get("code"), q.Get("error"))
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	switch {
-	case err == nil:
-		fmt.Fprint(w, callbackPage("Bank linked", "Your bank is linked. Its data will stay up to date while your consent lasts."))
-	case errors.Is(err, feeds.ErrLinkDenied):
-		fmt.Fprint(w, callbackPage("Not linked", "You declined at your bank, so nothing was shared."))
-	case errors.Is(err, feeds.ErrFirstPull):
-		m.Logger.Warn("bank linked but first pull failed", "err", err)
-		fmt.Fprint(w, callbackPage("Bank linked", "Your bank is linked. Its data will appear after the next refresh."))
+	case err == nil, errors.Is(err, feeds.ErrLinkDenied), errors.Is(err, feeds.ErrFirstPull):
+		if errors.Is(err, feeds.ErrFirstPull) {
+			m.Logger.Warn("bank linked but first pull failed", "err", err)
+		}
+		// The customer's Linked banks page shows the outcome: the new
+		// link with its expiry, or the declined one.
+		http.Redirect(w, r, "/consent/banks", http.StatusSeeOther)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	switch {
 	case errors.Is(err, feeds.ErrUnknownState), errors.Is(err, feeds.ErrLinkExpired):
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, callbackPage("Link not found", "This link has expired or was already used. Start linking your bank again."))
@@ -216,12 +253,20 @@ func (m *Main) linkDemoCustomer(ctx context.Context, customer string) error {
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Timeout: 5 * time.Minute}).Do(req)
+	// The callback ends by sending the browser to the Linked banks page,
+	// which is where this client stops.
+	client := &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(next *http.Request, _ []*http.Request) error {
+		if next.URL.Path == "/consent/banks" {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("authorise at the demo bank: %w", err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/consent/banks" {
 		return fmt.Errorf("authorise at the demo bank: callback returned %s", resp.Status)
 	}
 	return nil

@@ -20,16 +20,21 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	storage.register(fs)
 	fs.StringVar(&customer, "customer", "", "customer the files belong to (required)")
 	holidays := holidaysFlag(fs)
+	var idToken idTokenFlags
+	idToken.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: insights ingest -customer ID FILE...\n\nLoads OBIE v3.1 Account and Transaction API responses (.json) or NDJSON (.ndjson).\nA file with any problem is rejected whole; files already loaded are skipped.")
+		fmt.Fprintln(fs.Output(), "Usage: insights ingest -customer ID FILE...\n\nLoads OBIE v3.1 Account and Transaction API responses (.json) or NDJSON (.ndjson).\nA file with any problem is rejected whole; files already loaded are skipped.\nA .json file of direct debits, standing orders or scheduled payments replaces\nthe stored orders of that kind for each account it covers.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if customer == "" || fs.NArg() == 0 {
+	if customer == "" || (fs.NArg() == 0 && idToken.file == "") {
 		fs.Usage()
-		return exitError{code: 2, msg: "insights ingest: -customer and at least one FILE are required"}
+		return exitError{code: 2, msg: "insights ingest: -customer and at least one FILE or -id-token are required"}
+	}
+	if err := idToken.check(); err != nil {
+		return exitError{code: 2, msg: "insights ingest: " + err.Error()}
 	}
 	cal, err := holidays()
 	if err != nil {
@@ -42,9 +47,23 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	}
 	defer engine.Close()
 
+	if idToken.file != "" {
+		if err := idToken.ingest(ctx, engine, customer, stdout, logger); err != nil {
+			return err
+		}
+	}
+
 	loader := &ingest.Loader{Engine: engine, Categorizer: categorize.New(), Logger: logger}
 	var failed, loaded int
 	for _, path := range fs.Args() {
+		if handled, err := ingestOrderFile(ctx, engine, customer, path, stdout); handled {
+			if err != nil {
+				failed++
+			} else {
+				loaded++
+			}
+			continue
+		}
 		res, err := loader.LoadFile(ctx, customer, path)
 		if err != nil {
 			failed++

@@ -3,9 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/robfig/cron/v3"
+)
+
+// Lease hold times of the scheduled jobs: each is shorter than the job's
+// period and longer than the spread of the replicas' schedules, so one run
+// per period happens on one replica.
+const (
+	expiryHold    = 50 * time.Second
+	dailyHold     = time.Hour
+	otherJobsHold = 5 * time.Minute
 )
 
 // startJobs registers the service's periodic work with cron. Every minute
@@ -13,28 +24,79 @@ import (
 // RefreshSchedule (Europe/London) it refreshes every customer's income
 // streams, so next pay dates roll forward when no new data arrives. On
 // KeyRotation, unless it is off, it rotates and prunes the signing keys.
+//
+// Every job except the key reload runs under a lease in storage (see
+// leases), so replicas sharing one ClickHouse do not run it twice. The key
+// reload updates this process's memory and runs on every replica.
 func (m *Main) startJobs() error {
 	london, err := time.LoadLocation("Europe/London")
 	if err != nil {
 		return fmt.Errorf("load time zone Europe/London: %w", err)
 	}
-	c := cron.New(cron.WithLocation(london), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
-	if _, err := c.AddFunc("@every 1m", m.expireRequests); err != nil {
+	l := &leases{Engine: m.Engine, Holder: newHolderName(), Logger: m.Logger}
+	c := cron.New(cron.WithLocation(london),
+		cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger), leaseWrapper(l, m.Logger)))
+	if _, err := c.AddJob("@every 1m", leasedJob{name: "request-expiry", hold: expiryHold, fn: m.expireRequests}); err != nil {
 		return fmt.Errorf("schedule request expiry: %w", err)
 	}
-	if _, err := c.AddFunc(m.Config.RefreshSchedule, m.refreshIncome); err != nil {
+	if _, err := c.AddJob(m.Config.RefreshSchedule, leasedJob{name: "income-refresh", hold: dailyHold, fn: m.refreshIncome}); err != nil {
 		return fmt.Errorf("-refresh-schedule %q: %w", m.Config.RefreshSchedule, err)
 	}
-	if _, err := c.AddFunc("@every 1m", m.reloadKeys); err != nil {
+	if _, err := c.AddJob("@every 1m", localJob(m.reloadKeys)); err != nil {
 		return fmt.Errorf("schedule signing key reload: %w", err)
 	}
 	if m.Config.keyRotationEnabled() {
-		if _, err := c.AddFunc(m.Config.KeyRotation, m.rotateKeys); err != nil {
+		if _, err := c.AddJob(m.Config.KeyRotation, leasedJob{name: "key-rotation", hold: dailyHold, fn: m.rotateKeys}); err != nil {
 			return fmt.Errorf("-key-rotation %q: %w", m.Config.KeyRotation, err)
 		}
 	}
 	m.jobs = c // Open starts it once every job is registered
 	return nil
+}
+
+// localJob is a scheduled job that runs on every replica, without a lease.
+type localJob func()
+
+func (j localJob) Run() { j() }
+
+// leasedJob is a scheduled job that runs only on the replica holding its
+// lease, which it keeps for hold after the run starts.
+type leasedJob struct {
+	name string
+	hold time.Duration
+	fn   func()
+}
+
+func (j leasedJob) Run() { j.fn() }
+
+// leaseWrapper returns the cron.JobWrapper that runs each job under its
+// lease. Jobs registered as plain functions by other packages (the bank
+// pulls) are named job-1, job-2, ... in registration order, which is the
+// same on every replica started with the same flags, and held for
+// otherJobsHold.
+func leaseWrapper(l *leases, logger *slog.Logger) cron.JobWrapper {
+	var unnamed int
+	return func(j cron.Job) cron.Job {
+		var job leasedJob
+		switch j := j.(type) {
+		case localJob:
+			return j
+		case leasedJob:
+			job = j
+		default:
+			unnamed++
+			job = leasedJob{name: "job-" + strconv.Itoa(unnamed), hold: otherJobsHold, fn: j.Run}
+		}
+		return cron.FuncJob(func() {
+			ran, err := l.run(context.Background(), job.name, job.hold, job.fn)
+			switch {
+			case err != nil:
+				logger.Error("scheduled job skipped: lease unavailable", "job", job.name, "err", err)
+			case !ran:
+				logger.Debug("scheduled job skipped: another replica holds its lease", "job", job.name)
+			}
+		})
+	}
 }
 
 // stopJobs stops scheduling and waits up to 10 seconds for running jobs.

@@ -23,6 +23,7 @@ Commands:
   clients    register, list, disable and enable merchants and lenders
   keys       list, rotate and prune the token signing keys
   stats      print stored row counts
+  quarantine list, count and dismiss records set aside from bank pulls
   migrate    apply schema migrations and exit
   sample     write the seeded demo feed
   bank       serve a local OBIE bank over the demo feed, for demos and tests
@@ -33,6 +34,12 @@ Run "insights <command> -h" for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts a graceful shutdown. Restoring the default
+	// handling then lets a second signal end the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()}))
 	slog.SetDefault(logger)
@@ -74,6 +81,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		return runKeys(rest, stdout)
 	case "stats":
 		return runStats(ctx, rest, stdout, logger)
+	case "quarantine":
+		return runQuarantine(ctx, rest, stdout, logger)
 	case "migrate":
 		return runMigrate(ctx, rest, logger)
 	case "sample":

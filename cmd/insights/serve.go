@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -37,6 +38,9 @@ type serveConfig struct {
 	RequestTTL    time.Duration
 	TokenLifetime time.Duration
 	SessionTTL    time.Duration
+	// MaxConsentDuration bounds how long a lender's affordability consent
+	// may last.
+	MaxConsentDuration time.Duration
 	// RefreshSchedule is the cron spec, in Europe/London time, of the
 	// daily refresh of every customer's income streams.
 	RefreshSchedule string
@@ -47,6 +51,10 @@ type serveConfig struct {
 	// rotation and pruning; empty or "off" disables it.
 	KeyRotation string
 	Feeds       feedsConfig
+	// Server holds the HTTP timeouts, body, GraphQL and rate limits.
+	Server   serverConfig
+	Platform platformConfig
+	OIDC     oidcConfig
 	// Calendar moves pay dates off bank holidays; nil means England and
 	// Wales.
 	Calendar *calendar.Calendar
@@ -62,7 +70,12 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RequestTTL, "request-ttl", 15*time.Minute, "how long a customer has to decide on a request")
 	fs.DurationVar(&c.TokenLifetime, "token-lifetime", 10*time.Minute, "how long an issued token is valid")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", 15*time.Minute, "how long a consent page sign-in lasts")
+	fs.DurationVar(&c.MaxConsentDuration, "max-consent-duration", 90*24*time.Hour,
+		"longest consent a lender may request for fetching fresh affordability results, at least 24h")
 	c.Feeds.register(fs)
+	c.Server.register(fs)
+	c.Platform.register(fs)
+	c.OIDC.register(fs)
 	fs.StringVar(&c.RefreshSchedule, "refresh-schedule", "0 3 * * *",
 		"cron spec, in Europe/London time, of the daily refresh of income streams and next pay dates")
 	fs.StringVar(&c.SigningAlg, "signing-alg", envOr("INSIGHTS_SIGNING_ALG", attest.AlgES256),
@@ -74,6 +87,12 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 
 func (c *serveConfig) validate() error {
 	if err := c.Storage.validate(); err != nil {
+		return err
+	}
+	if err := c.OIDC.validate(); err != nil {
+		return err
+	}
+	if err := c.Server.validate(); err != nil {
 		return err
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -98,6 +117,10 @@ func (c *serveConfig) validate() error {
 			return fmt.Errorf("%s %s: must be at least 1s", name, d)
 		}
 	}
+	// 0, from a config built in code, means the consent service's default.
+	if c.MaxConsentDuration != 0 && c.MaxConsentDuration < 24*time.Hour {
+		return fmt.Errorf("-max-consent-duration %s: must be at least 24h, the shortest consent a lender may request", c.MaxConsentDuration)
+	}
 	return nil
 }
 
@@ -120,7 +143,7 @@ func runServe(ctx context.Context, args []string, logger *slog.Logger) error {
 		return err
 	}
 	defer m.Close()
-	logger.Info("serving", "addr", m.Addr(), "base_url", m.baseURL, "dev_signin", cfg.DevSignIn)
+	logger.Info("serving", "addr", m.Addr(), "base_url", m.baseURL, "dev_signin", cfg.DevSignIn, "oidc_issuer", cfg.OIDC.Issuer)
 
 	<-ctx.Done()
 	logger.Info("shutting down")
@@ -198,14 +221,12 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Close()
 		return err
 	}
-	m.server = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+	// The feeds open after the handler builds the deriver, and before the
+	// server accepts requests, so no funds claim sees a half-set refresher.
+	if m.Feeds != nil {
+		m.Deriver.Balances = derive.FeedsRefresher{Feeds: m.Feeds}
 	}
+	m.server = m.Config.Server.httpServer(handler)
 	m.closed = make(chan struct{})
 	go func() {
 		defer close(m.closed)
@@ -214,6 +235,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 	}()
 
+	m.markDemoCustomers(ctx)
 	m.linkDemoCustomers(ctx)
 	m.jobs.Start()
 	return nil
@@ -222,7 +244,10 @@ func (m *Main) Open(ctx context.Context) error {
 func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 	m.Deriver = &derive.Deriver{Engine: m.Engine, Logger: m.Logger, Calendar: m.Config.Calendar}
 	m.Consent = &consent.Service{
-		Engine:        m.Engine,
+		// Concurrent decisions append the same one-row inserts (events,
+		// audit rows, tokens); the Batcher stores them as one insert per
+		// group and acknowledges each only after its group is stored.
+		Engine:        store.NewBatcher(m.Engine),
 		Claims:        m.Deriver,
 		Directory:     m.Deriver,
 		Issuer:        &attest.Issuer{Keys: m.Keys, Issuer: m.baseURL},
@@ -230,15 +255,29 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 		BaseURL:       m.baseURL,
 		RequestTTL:    m.Config.RequestTTL,
 		TokenLifetime: m.Config.TokenLifetime,
+
+		MaxConsentDuration: m.Config.MaxConsentDuration,
 	}
 
+	oidcSignIn, err := m.Config.OIDC.signIn(m.baseURL)
+	if err != nil {
+		return nil, err
+	}
 	ui, err := consentui.New(consentui.Options{
 		Service: consentPages{Service: m.Consent, feeds: func() *feeds.Service { return m.Feeds }}, DevSignIn: m.Config.DevSignIn, SessionKey: sessionKey,
-		SessionTTL: m.Config.SessionTTL, Logger: m.Logger,
+		SessionTTL: m.Config.SessionTTL, Logger: m.Logger, OIDC: oidcSignIn,
+		// An https base URL means TLS ends at a proxy or at this server, so
+		// browsers always reach the pages over TLS.
+		SecureCookies: strings.HasPrefix(m.baseURL, "https://"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build consent pages: %w", err)
 	}
+	registration, err := m.Config.Platform.registration(m.Config.Storage.DataDir, m.Consent)
+	if err != nil {
+		return nil, err
+	}
+	rateLimiter := api.NewRateLimiter(m.Config.Server.Rate)
 	apiHandler := api.NewHandler(api.Options{
 		Consent: m.Consent,
 		Logger:  m.Logger,
@@ -249,6 +288,10 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 		StatusListToken: m.Consent.StatusListToken,
 		PublicKeys:      m.Keys.PublicSet,
 		Issuer:          m.baseURL,
+		Explorer:        m.Config.Platform.Explorer,
+		Registration:    registration,
+		Limits:          m.Config.Server.GraphQL,
+		RateLimiter:     rateLimiter,
 	})
 
 	mux := http.NewServeMux()
@@ -262,7 +305,7 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 		m.handleBankCallback(w, r)
 	})
 	mux.Handle("/", apiHandler)
-	return mux, nil
+	return m.Config.Server.wrap(mux, rateLimiter), nil
 }
 
 // health reports whether storage runs a trivial query.
@@ -282,21 +325,55 @@ func (m *Main) Addr() string { return m.listener.Addr().String() }
 // BaseURL returns the service's public URL.
 func (m *Main) BaseURL() string { return m.baseURL }
 
-// Close drains in-flight requests for up to 10 seconds and closes storage.
+// Close stops the service. The server stops accepting connections and
+// drains in-flight requests while the scheduler starts no new job and
+// running jobs (bank pulls with their ingest loads, refreshes, rotation)
+// finish, both within Config.Server.ShutdownTimeout. Storage is closed
+// last, and left open when a job is still running at the deadline, because
+// the process is about to exit and closing it under a running query could
+// fail that query. A load cut short by the exit commits nothing.
 func (m *Main) Close() error {
-	m.stopJobs()
+	timeout := m.Config.Server.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = defaultShutdownTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+
+	var jobsDone <-chan struct{}
+	if m.jobs != nil {
+		jobsDone = m.jobs.Stop().Done()
+	} else {
+		noJobs := make(chan struct{})
+		close(noJobs)
+		jobsDone = noJobs
+	}
+
 	var err error
 	if m.server == nil && m.listener != nil {
 		m.listener.Close() // Open failed before serving
 	}
 	if m.server != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		err = m.server.Shutdown(ctx)
+		started := time.Now()
+		if shutdownErr := m.server.Shutdown(ctx); shutdownErr != nil {
+			err = fmt.Errorf("drain in-flight requests within -shutdown-timeout %s: %w", timeout, shutdownErr)
+			m.Logger.Error("in-flight requests still running at the shutdown deadline", "timeout", timeout)
+		} else {
+			m.Logger.Info("in-flight requests drained", "duration", time.Since(started))
+		}
 		if m.closed != nil {
 			<-m.closed
 		}
 		m.server = nil
+	}
+
+	select {
+	case <-jobsDone:
+		m.stopJobs() // returns at once: the jobs have finished
+	case <-ctx.Done():
+		m.jobs = nil
+		m.Logger.Error("scheduled jobs still running at the shutdown deadline; storage left open", "timeout", timeout)
+		return errors.Join(err, fmt.Errorf("scheduled jobs still running after -shutdown-timeout %s", timeout))
 	}
 	if m.ownEngine && m.Engine != nil {
 		m.Engine.Close()

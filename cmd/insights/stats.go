@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/openbanking-insights/insights/internal/feeds"
+	"github.com/openbanking-insights/insights/internal/feeds/orders"
 	"github.com/openbanking-insights/insights/internal/store"
 )
 
@@ -15,7 +17,7 @@ var errNoRows = errors.New("no rows")
 
 // statsTables are the tables `insights stats` counts.
 var statsTables = []string{"accounts", "balances", "parties", "transactions", "loads", "income_streams",
-	"commitments", "bank_consents", "pulls", "clients", "consent_events", "attestations", "audit_log"}
+	"commitments", "payment_orders", "bank_consents", "pulls", "quarantine", "clients", "consent_events", "attestations", "audit_log"}
 
 func runStats(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
 	engine, err := openStorageFlags(ctx, "stats", args, logger)
@@ -27,7 +29,8 @@ func runStats(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	fmt.Fprintf(stdout, "%-16s %10s %10s\n", "table", "rows", "stored")
 	for _, table := range statsTables {
 		final := " FINAL"
-		if table == "audit_log" || table == "pulls" { // plain MergeTree: every row is an event
+		// plain MergeTree: every row is an event or a snapshot
+		if table == "audit_log" || table == "pulls" || table == "payment_orders" || table == "quarantine" {
 			final = ""
 		}
 		rows, err := engine.Query(ctx, "SELECT toUInt64(count()), toUInt64((SELECT count() FROM "+table+")) FROM "+table+final)
@@ -44,9 +47,22 @@ func runStats(ctx context.Context, args []string, stdout io.Writer, logger *slog
 		if err != nil {
 			return fmt.Errorf("count %s: %w", table, err)
 		}
+		if table == "payment_orders" {
+			if unique, err = orders.CountCurrent(ctx, engine); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintf(stdout, "%-16s %10d %10d\n", table, unique, stored)
 	}
 	fmt.Fprintln(stdout, "\nrows: after deduplication (FINAL); stored: rows physically stored, before background merges.")
+	fmt.Fprintln(stdout, "payment_orders rows: the current orders; stored: every list read, kept as history.")
+
+	counts, err := feeds.CountQuarantine(ctx, engine, "")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nquarantine: %d open, %d stored since, %d dismissed (see insights quarantine list)\n",
+		counts.Open, counts.Stored, counts.Dismissed)
 	return nil
 }
 
