@@ -100,3 +100,27 @@ func MinorUnits(currency string) int {
 	}
 	return 2
 }
+
+// currencies are the ISO 4217 alphabetic codes of currencies in circulation
+// (the list as amended to 2025), without the codes for precious metals,
+// funds and testing, which no bank account is held in.
+var currencies = map[string]bool{}
+
+func init() {
+	for _, code := range strings.Fields(`
+AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL
+BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD
+EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR
+ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP
+LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD
+NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR
+SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP
+TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER
+ZAR ZMW ZWG`) {
+		currencies[code] = true
+	}
+}
+
+// IsCurrency reports whether code is the ISO 4217 code of a currency in
+// circulation, such as GBP.
+func IsCurrency(code string) bool { return currencies[code] }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/consent"
+	"github.com/openbanking-insights/insights/internal/derive"
 )
 
 // Limits of RequestAttestationInput, stated in the schema.
@@ -19,7 +20,7 @@ const (
 	maxClaims        = 10
 	minAge           = 1
 	maxAge           = 150
-	maxPostCodeChars = 16 // a UK postcode has at most 8 with its space; the rest is room for other countries
+	maxPostCodeChars = 16 // a UK postcode has at most 8 characters with its space; the rest allows stray spaces
 	maxAddressChars  = 500
 	maxAverageDays   = 366
 	// maxConsentDays bounds consentDays here. The consent service also
@@ -286,8 +287,12 @@ func (c *inputChecker) checkAgeOver(path []string, in ageOverInput) insights.Cla
 func (c *inputChecker) checkFundsAtLeast(path []string, in fundsAtLeastInput) insights.ClaimRequest {
 	claim := insights.ClaimRequest{Kind: insights.ClaimFundsAtLeast, Currency: in.Currency}
 	currencyOK := currencyCode.MatchString(in.Currency)
-	if !currencyOK {
-		c.addf(at(path, "currency"), userErrorInvalidFormat, "must be an ISO 4217 code of three capital letters, such as GBP")
+	switch {
+	case !currencyOK:
+		c.addf(at(path, "currency"), userErrorInvalidFormat, "must be an ISO 4217 code of three capital letters, such as GBP, got %q", in.Currency)
+	case !insights.IsCurrency(in.Currency):
+		currencyOK = false
+		c.addf(at(path, "currency"), userErrorUnsupported, "%q is not an ISO 4217 currency in circulation", in.Currency)
 	}
 
 	amountPath := at(path, "amount")
@@ -334,7 +339,12 @@ func (c *inputChecker) checkAddressMatches(path []string, in addressMatchesInput
 	}
 	switch {
 	case in.PostCode != nil:
-		c.checkText(at(path, "postCode"), *in.PostCode, maxPostCodeChars)
+		postCodePath := at(path, "postCode")
+		if c.checkText(postCodePath, *in.PostCode, maxPostCodeChars) {
+			if _, ok := derive.NormalizePostCode(*in.PostCode); !ok {
+				c.addf(postCodePath, userErrorInvalidFormat, "%q is not a UK postcode such as LS6 2QT", *in.PostCode)
+			}
+		}
 		claim.PostCode = *in.PostCode
 	case in.Address != nil:
 		c.checkAddressText(at(path, "address"), *in.Address)
@@ -404,7 +414,9 @@ func (c *inputChecker) checkAffordability(path []string, in affordabilityInput) 
 
 // checkText checks a free-text field that the customer will read: not blank,
 // at most maxChars characters, no control characters such as line breaks.
-func (c *inputChecker) checkText(path []string, s string, maxChars int) {
+// checkText reports a blank, too long or control-character text at path and
+// returns whether s passed.
+func (c *inputChecker) checkText(path []string, s string, maxChars int) bool {
 	switch {
 	case strings.TrimSpace(s) == "":
 		c.addf(path, userErrorBlank, "must not be blank")
@@ -412,7 +424,10 @@ func (c *inputChecker) checkText(path []string, s string, maxChars int) {
 		c.addf(path, userErrorTooLong, "must be at most %d characters, got %d", maxChars, utf8.RuneCountInString(s))
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
 		c.addf(path, userErrorInvalidFormat, "must not contain control characters such as line breaks or tabs")
+	default:
+		return true
 	}
+	return false
 }
 
 func clientAllows(client insights.Client, kind insights.ClaimKind) bool {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	graphql "github.com/graph-gophers/graphql-go"
 
@@ -78,7 +79,13 @@ func (r *rootResolver) RequestAttestation(ctx context.Context, args struct{ Inpu
 	// its invalid errors are user errors too.
 	req, err := r.consent.CreateRequest(ctx, client, args.Input.Purpose, claims, token)
 	if insights.ErrorCode(err) == insights.ErrInvalid {
-		userErrors = append(userErrors, &userError{field: []string{"input"}, message: insights.ErrorMessage(err), code: userErrorInvalid})
+		field, message := []string{"input"}, insights.ErrorMessage(err)
+		// The consent service names the consent length by its Go field;
+		// clients set it as input.consentDays.
+		if rest, ok := strings.CutPrefix(message, "consentDuration: "); ok {
+			field, message = []string{"input", "consentDays"}, rest
+		}
+		userErrors = append(userErrors, &userError{field: field, message: message, code: userErrorInvalid})
 		return &requestAttestationPayload{userErrors: userErrors}, nil
 	}
 	if err != nil {

@@ -237,3 +237,30 @@ func TestExpireRequests_recordsLapse(t *testing.T) {
 		t.Errorf("fresh request: %+v, %v; want requested", got.Status, err)
 	}
 }
+
+func TestCreateRequest_textWithEscapesReadsBack(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	client, _, err := f.svc.RegisterClient(ctx, "Letting Agent", []insights.ClaimKind{insights.ClaimAddressMatches})
+	if err != nil {
+		t.Fatal(err)
+	}
+	address := "Flat 3\n14 \"Larchfield\" Road\\Leeds\tLS6 2QT\\"
+	purpose := "Tenancy check\\n for \"Flat 3\"\n"
+	req, err := f.svc.CreateRequest(ctx, client, purpose,
+		[]insights.ClaimRequest{{Kind: insights.ClaimAddressMatches, Address: address}}, consent.TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got, _, err := f.svc.ClientRequest(ctx, client, req.ID)
+	if err != nil {
+		t.Fatalf("read back: %v", err)
+	}
+	if got.Purpose != purpose {
+		t.Errorf("purpose = %q, want %q", got.Purpose, purpose)
+	}
+	if len(got.Claims) != 1 || got.Claims[0].Address != address {
+		t.Errorf("claims = %+v, want one address claim with %q", got.Claims, address)
+	}
+}

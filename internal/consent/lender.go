@@ -32,8 +32,8 @@ func (s *Service) checkConsentDuration(claims []insights.ClaimRequest, d time.Du
 		return nil
 	}
 	if d < minConsentDuration || d > s.maxConsentDuration() {
-		return insights.Errorf(insights.ErrInvalid, "consentDuration: %s is outside %s to %s",
-			d, minConsentDuration, s.maxConsentDuration())
+		return insights.Errorf(insights.ErrInvalid, "consentDuration: %s must be from %s to %s",
+			days(d), days(minConsentDuration), days(s.maxConsentDuration()))
 	}
 	if d%time.Second != 0 {
 		return insights.Errorf(insights.ErrInvalid, "consentDuration: %s is not whole seconds", d)
@@ -45,6 +45,19 @@ func (s *Service) checkConsentDuration(claims []insights.ClaimRequest, d time.Du
 		}
 	}
 	return nil
+}
+
+// days formats d in days when it is a whole number of them, and as a
+// duration otherwise.
+func days(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "1 day"
+	case d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }
 
 // Reissue derives the claims of a long-lived request again and issues a

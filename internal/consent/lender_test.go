@@ -149,8 +149,8 @@ func TestCreateRequest_consentDuration(t *testing.T) {
 		duration time.Duration
 		wantErr  string
 	}{
-		{"under a day", afford, 23 * time.Hour, "consentDuration: 23h0m0s is outside 24h0m0s to 720h0m0s"},
-		{"over the maximum", afford, 31 * 24 * time.Hour, "consentDuration: 744h0m0s is outside"},
+		{"under a day", afford, 23 * time.Hour, "consentDuration: 23h0m0s must be from 1 day to 30 days"},
+		{"over the maximum", afford, 31 * 24 * time.Hour, "consentDuration: 31 days must be from 1 day to 30 days"},
 		{"fraction of a second", afford, 48*time.Hour + time.Millisecond, "is not whole seconds"},
 		{"not affordability", []insights.ClaimRequest{{Kind: insights.ClaimAgeOver, MinimumAge: 18}}, 48 * time.Hour,
 			"consentDuration: claims[0] is age_over; only a request for affordability alone"},

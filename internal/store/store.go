@@ -7,6 +7,9 @@ package store
 import (
 	"context"
 	"errors"
+	"regexp"
+	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -21,6 +24,53 @@ type Param struct {
 
 // P returns a Param.
 func P(name, value string) Param { return Param{Name: name, Value: value} }
+
+// parameterEscaper escapes the characters that ClickHouse's escaped text
+// format gives a meaning to.
+var parameterEscaper = strings.NewReplacer(
+	`\`, `\\`,
+	"\t", `\t`,
+	"\n", `\n`,
+	"\r", `\r`,
+	"\x00", `\0`,
+)
+
+// stringPlaceholder matches a {name:String} placeholder.
+var stringPlaceholder = regexp.MustCompile(`\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*String\s*\}`)
+
+// stringParameters caches, per query text, the names of its String
+// placeholders.
+var stringParameters sync.Map // query -> map[string]bool
+
+// EscapeParameterValues returns the values of params as the engines must
+// send them. ClickHouse (26.7, through chDB's query parameters and the
+// native protocol alike) parses the value of a String parameter in its
+// escaped text format, so each value bound to a {name:String} placeholder
+// gets its backslashes, tabs and line breaks escaped and is stored as sent.
+// Unescaped, "\n" would arrive as a line break and a trailing backslash
+// would be rejected. Values of other types are passed unchanged: numbers
+// carry no such characters, and an Array(String) literal is parsed with
+// the quoting of its own elements.
+func EscapeParameterValues(query string, params []Param) []string {
+	names, ok := stringParameters.Load(query)
+	if !ok {
+		found := map[string]bool{}
+		for _, m := range stringPlaceholder.FindAllStringSubmatch(query, -1) {
+			found[m[1]] = true
+		}
+		names, _ = stringParameters.LoadOrStore(query, found)
+	}
+	isString := names.(map[string]bool)
+
+	values := make([]string, len(params))
+	for i, p := range params {
+		values[i] = p.Value
+		if isString[p.Name] {
+			values[i] = parameterEscaper.Replace(p.Value)
+		}
+	}
+	return values
+}
 
 // Engine runs ClickHouse SQL. Implementations are safe for concurrent use.
 //

@@ -222,10 +222,10 @@ func (e *Engine) run(ctx context.Context, query, format string, useDatabase bool
 	defer e.release(c)
 
 	names := make([]string, len(params))
-	values := make([]string, len(params))
 	for i, p := range params {
-		names[i], values[i] = p.Name, p.Value
+		names[i] = p.Name
 	}
+	values := store.EscapeParameterValues(query, params)
 	namePtrs, nameBufs := cStrings(names)
 	valuePtrs, valueBufs := cStrings(values)
 	res := e.pool.lib.queryWithParams(c.handle, query, format, namePtrs, valuePtrs, uintptr(len(params)))

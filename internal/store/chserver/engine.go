@@ -134,7 +134,7 @@ const codeAccessDenied = 497
 // and OPTIMIZE TABLE run in their cluster form on the per-shard tables
 // (see store.ClusterStatements), because a Distributed table has no parts.
 func (e *Engine) Exec(ctx context.Context, query string, params ...store.Param) error {
-	ctx, err := withParameters(ctx, params)
+	ctx, err := withParameters(ctx, query, params)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (e *Engine) Exec(ctx context.Context, query string, params ...store.Param) 
 
 // Query runs a SELECT and returns its rows, which the caller must close.
 func (e *Engine) Query(ctx context.Context, query string, params ...store.Param) (store.Rows, error) {
-	ctx, err := withParameters(ctx, params)
+	ctx, err := withParameters(ctx, query, params)
 	if err != nil {
 		return nil, err
 	}
@@ -183,20 +183,23 @@ func (e *Engine) Close() error {
 // withParameters returns ctx carrying params as ClickHouse query parameters.
 // The server substitutes them for {name:Type} placeholders, parsing each
 // value as Type, so values never become SQL text.
-func withParameters(ctx context.Context, params []store.Param) (context.Context, error) {
+func withParameters(ctx context.Context, query string, params []store.Param) (context.Context, error) {
 	if len(params) == 0 {
 		return ctx, nil
 	}
 
+	// clickhouse-go quotes each value for the wire; the server then parses
+	// the unquoted text of a String parameter in the escaped format.
+	values := store.EscapeParameterValues(query, params)
 	bound := make(clickhouse.Parameters, len(params))
-	for _, p := range params {
+	for i, p := range params {
 		if !identifier.MatchString(p.Name) {
 			return nil, fmt.Errorf("invalid query parameter name %q: use letters, digits and _", p.Name)
 		}
 		if _, dup := bound[p.Name]; dup {
 			return nil, fmt.Errorf("query parameter %q given twice", p.Name)
 		}
-		bound[p.Name] = p.Value
+		bound[p.Name] = values[i]
 	}
 	return clickhouse.Context(ctx, clickhouse.WithParameters(bound)), nil
 }

@@ -156,7 +156,7 @@ func TestClassify_errors(t *testing.T) {
 }
 
 func TestWithParameters_bound(t *testing.T) {
-	ctx, err := withParameters(context.Background(), []store.Param{store.P("customer", "c-1"), store.P("from", "2024-01-01")})
+	ctx, err := withParameters(context.Background(), "SELECT {customer:String}, {from:String}", []store.Param{store.P("customer", "c-1"), store.P("from", "2024-01-01")})
 	if err != nil {
 		t.Fatalf("withParameters: %v", err)
 	}
@@ -164,7 +164,7 @@ func TestWithParameters_bound(t *testing.T) {
 		t.Error("withParameters returned the parent context for two parameters")
 	}
 
-	same, err := withParameters(context.Background(), nil)
+	same, err := withParameters(context.Background(), "SELECT 1", nil)
 	if err != nil || same != context.Background() {
 		t.Errorf("withParameters(nil) = %v, %v; want the parent context", same, err)
 	}
@@ -182,7 +182,7 @@ func TestWithParameters_invalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := withParameters(context.Background(), tt.params)
+			_, err := withParameters(context.Background(), "SELECT 1", tt.params)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("withParameters error = %v, want one containing %q", err, tt.want)
 			}

@@ -77,10 +77,9 @@ func checkScanTypes(t *testing.T, e store.Engine) {
 }
 
 func checkParameters(t *testing.T, e store.Engine) {
-	// NOTE: ClickHouse reads a String parameter in its escaped text form, so
-	// a backslash in a value starts an escape sequence (a trailing one is an
-	// error). This value has none.
-	hostile := `it's "quoted"; DROP TABLE clients -- {v:String}`
+	// Backslashes, line breaks and tabs would be read as escape sequences
+	// or separators if the engine passed the value through unescaped.
+	hostile := "it's \"quoted\"; DROP TABLE clients -- {v:String}\nline two\twith \\n and a trailing \\"
 	rows, err := e.Query(context.Background(), "SELECT {v:String}, length({v:String})", store.P("v", hostile))
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +95,25 @@ func checkParameters(t *testing.T, e store.Engine) {
 	}
 	if got != hostile || n != int64(len(hostile)) {
 		t.Errorf("parameter came back as %q (length %d), want %q", got, n, hostile)
+	}
+
+	// An Array(String) value is an array literal whose elements carry their
+	// own quote escaping, under the escaping of the parameter itself.
+	literal := `['it\'s','back\\slash']`
+	arrayRows, err := e.Query(context.Background(), "SELECT {a:Array(String)}", store.P("a", literal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer arrayRows.Close()
+	if !arrayRows.Next() {
+		t.Fatalf("no row: %v", arrayRows.Err())
+	}
+	var elements []string
+	if err := arrayRows.Scan(&elements); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"it's", `back\slash`}; strings.Join(elements, "|") != strings.Join(want, "|") {
+		t.Errorf("array parameter came back as %q, want %q", elements, want)
 	}
 }
 
