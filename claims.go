@@ -23,21 +23,21 @@ type ClaimRequest struct {
 	// Amount and Currency are the threshold of ClaimFundsAtLeast.
 	Amount   Amount
 	Currency string
-	// AverageDays, when above 0, asks ClaimFundsAtLeast to compare the
+	// AverageDays, when above 0, makes ClaimFundsAtLeast compare the
 	// average end-of-day available balance over that many days, ending
 	// with the day of the newest balance, instead of the current balance.
 	AverageDays int
-	// IncludeOverdraft asks ClaimFundsAtLeast to count arranged overdrafts
-	// and credit lines as funds. The claim states which it did.
+	// IncludeOverdraft makes ClaimFundsAtLeast count arranged overdrafts
+	// and credit lines as funds. The claim states the choice.
 	IncludeOverdraft bool
 	// PostCode is the postcode ClaimAddressMatches compares against.
 	// Address is a whole address to compare against instead; a request
 	// sets one of the two, or neither with an AddressScope.
 	PostCode string
 	Address  string
-	// AddressScope, when set, asks ClaimAddressMatches for only the
-	// country (AddressCountry) or region (AddressRegion) of the customer's
-	// address instead of a match.
+	// AddressScope, when set, requests only the country (AddressCountry)
+	// or region (AddressRegion) of the customer's address from
+	// ClaimAddressMatches instead of a match.
 	AddressScope string
 	// FullAddress asks for the customer's whole address in the
 	// ClaimAddressMatches claim. It is disclosed only when the customer
@@ -237,9 +237,9 @@ type FundsBasis struct {
 	// AverageDays is the number of days averaged, or 0 for the current
 	// balance.
 	AverageDays int
-	// BalanceAge is how old the oldest balance used was when the claim was
-	// derived. Stale is true when that exceeds the configured maximum and
-	// no fresher balance could be pulled.
+	// BalanceAge is the age of the oldest balance used, at the time the
+	// claim was derived. Stale is true when that exceeds the configured
+	// maximum and no fresher balance could be pulled.
 	BalanceAge time.Duration
 	Stale      bool
 	// Refreshed is true when the balances were pulled from the bank for

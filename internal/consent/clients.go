@@ -22,9 +22,9 @@ import (
 // people can recognise one.
 const apiKeyPrefix = "ik_"
 
-// Environments a client is registered in. A sandbox client's requests can
-// only be opened by demo customers and its tokens carry "env":"sandbox"; a
-// live client's requests can be opened by any customer.
+// Environments a client is registered in. Only demo customers can open a
+// sandbox client's requests, and its tokens carry "env":"sandbox". Any
+// customer can open a live client's requests.
 const (
 	EnvSandbox = "sandbox"
 	EnvLive    = "live"
@@ -34,7 +34,7 @@ const (
 const (
 	maxRedirectURIs     = 10
 	maxRedirectURIBytes = 2000
-	maxContactBytes     = 254 // the longest e-mail address RFC 5321 allows in a path
+	maxContactBytes     = 254 // the maximum e-mail address length RFC 5321 allows in a path
 )
 
 // knownClaims are the claim kinds a client may be allowed to request.
@@ -62,15 +62,15 @@ func ParseEnvironment(s string) (string, error) {
 	return "", insights.Errorf(insights.ErrInvalid, "environment %q: want sandbox or live", s)
 }
 
-// ClientMetadata is what a merchant or lender registers with. Exactly one
-// way of authenticating applies: JWKS (an inline public JWK set), JWKSURI
-// (a URL the set is fetched from) or, when both are empty, an API key that
-// Register generates.
+// ClientMetadata is the registration data of a merchant or lender. Exactly
+// one way of authenticating applies: JWKS (an inline public JWK set),
+// JWKSURI (a URL the set is fetched from) or, when both are empty, an API
+// key that Register generates.
 type ClientMetadata struct {
 	Name          string
 	AllowedClaims []insights.ClaimKind
-	// RedirectURIs are where the consent page may send the customer back
-	// to; see CheckRedirectURI. Optional.
+	// RedirectURIs are the optional URIs the consent page may send the
+	// customer back to (see CheckRedirectURI).
 	RedirectURIs []string
 	// Contact is an e-mail address of the client's operations team.
 	// Optional.
@@ -129,8 +129,8 @@ func (s *Service) Register(ctx context.Context, md ClientMetadata) (Registration
 		}
 	}
 	if row.JWKSURI != "" {
-		// Fetching the set now tells the registrant at once when the URL
-		// or its keys are wrong.
+		// Fetching the set now reports a wrong URL or wrong keys to the
+		// registrant at once.
 		if _, err := remoteSets.get(ctx, row.JWKSURI, false); err != nil {
 			return Registration{}, "", insights.Errorf(insights.ErrInvalid, "jwks_uri %q: %v", row.JWKSURI, err)
 		}

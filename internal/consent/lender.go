@@ -77,7 +77,7 @@ func (s *Service) Reissue(ctx context.Context, client insights.Client, requestID
 		return nil, insights.Errorf(insights.ErrNotFound, "attestation request %s not found", requestID)
 	}
 	if req.ConsentDuration == 0 {
-		return nil, insights.Errorf(insights.ErrConflict, "attestation request %s allows one token only; request one with a consent duration", requestID)
+		return nil, insights.Errorf(insights.ErrConflict, "attestation request %s allows one token only; ask for a long-lived consent with consentDays", requestID)
 	}
 	if req.Status != insights.RequestIssued {
 		return nil, insights.Errorf(insights.ErrConflict, "attestation request %s is %s, so no token can be issued under it", requestID, req.Status)
