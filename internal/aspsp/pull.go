@@ -2,7 +2,6 @@ package aspsp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/openbanking-insights/insights/internal/obie"
 )
 
@@ -42,6 +42,10 @@ type Page struct {
 	AccountID string // empty for accounts and party
 	URL       string
 	Body      []byte
+	// Empty is true when the envelope's Data is null or an object with no
+	// member, so the page contains no record. Pull sets it while reading
+	// the envelope, so a sink can skip the page without decoding it.
+	Empty bool
 }
 
 // Window is the transaction range Pull read for one account: From and To
@@ -217,15 +221,6 @@ func (p *puller) transactions(ctx context.Context, id string, from, to time.Time
 	return nil
 }
 
-// envelope is the part of an OBIE response that paging needs.
-type envelope struct {
-	Data  json.RawMessage `json:"Data"`
-	Links struct {
-		Self string `json:"Self"`
-		Next string `json:"Next"`
-	} `json:"Links"`
-}
-
 // walk reads the pages of one resource from first, following Links.Next.
 // It returns whether every page was read and accepted; a problem that stops
 // only this resource is recorded and returns false with a nil error.
@@ -251,8 +246,8 @@ func (p *puller) walk(ctx context.Context, resource, accountID, first string, vi
 			p.problem("%v", err)
 			return false, nil
 		}
-		var env envelope
-		if err := json.Unmarshal(resp.body, &env); err != nil || env.Data == nil {
+		env, err := readEnvelope(resp.body)
+		if err != nil {
 			p.problem("page at %s is not an OBIE JSON envelope", next)
 			return false, nil
 		}
@@ -262,7 +257,8 @@ func (p *puller) walk(ctx context.Context, resource, accountID, first string, vi
 		if visit != nil {
 			visit(resp.body)
 		}
-		if err := p.sink(ctx, Page{Resource: resource, AccountID: accountID, URL: next, Body: resp.body}); err != nil {
+		page := Page{Resource: resource, AccountID: accountID, URL: next, Body: resp.body, Empty: env.Data.empty()}
+		if err := p.sink(ctx, page); err != nil {
 			if !errors.Is(err, ErrPageRejected) {
 				return false, err
 			}
@@ -421,7 +417,7 @@ func appendAccountIDs(ids []string, body []byte) []string {
 			} `json:"Account"`
 		} `json:"Data"`
 	}
-	if json.Unmarshal(body, &env) != nil {
+	if gojson.Unmarshal(body, &env) != nil {
 		return ids
 	}
 	for _, a := range env.Data.Account {

@@ -3,7 +3,6 @@ package feeds
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -256,10 +255,7 @@ func (p *pull) sink(ctx context.Context, page aspsp.Page) error {
 	if !decodedResources[page.Resource] {
 		return nil
 	}
-	var probe struct {
-		Data map[string]json.RawMessage `json:"Data"`
-	}
-	if err := json.Unmarshal(page.Body, &probe); err == nil && len(probe.Data) == 0 {
+	if page.Empty {
 		return nil // an empty Data object: nothing to store
 	}
 
