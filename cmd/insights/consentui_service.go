@@ -28,11 +28,15 @@ type consentPages struct {
 var _ consentui.Service = consentPages{}
 
 // BankLinks returns the customer's bank consents, newest first, or none
-// when no bank is configured.
+// when no bank is configured. Links whose authorisation at the bank lapsed
+// unfinished are marked abandoned first, so they are not shown as waiting.
 func (p consentPages) BankLinks(ctx context.Context, customerID string) ([]consentui.BankLink, error) {
 	f := p.feeds()
 	if f == nil {
 		return nil, nil
+	}
+	if err := f.EndLapsedLinks(ctx, customerID); err != nil {
+		return nil, fmt.Errorf("list bank links: %w", err)
 	}
 	infos, err := f.Consents(ctx, customerID)
 	if err != nil {

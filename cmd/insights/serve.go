@@ -266,6 +266,9 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 	ui, err := consentui.New(consentui.Options{
 		Service: consentPages{Service: m.Consent, feeds: func() *feeds.Service { return m.Feeds }}, DevSignIn: m.Config.DevSignIn, SessionKey: sessionKey,
 		SessionTTL: m.Config.SessionTTL, Logger: m.Logger, OIDC: oidcSignIn,
+		// Sign-out records the session in ClickHouse, so every replica
+		// rejects a copy of the signed-out cookie.
+		EndedSessions: consentui.NewStoreEndedSessions(m.Engine),
 		// An https base URL means TLS ends at a proxy or at this server, so
 		// browsers always reach the pages over TLS.
 		SecureCookies: strings.HasPrefix(m.baseURL, "https://"),

@@ -131,6 +131,11 @@ type Options struct {
 	// SessionTTL is the lifetime of a session from sign-in. Zero means 15
 	// minutes.
 	SessionTTL time.Duration
+	// EndedSessions records signed-out sessions and is checked on every
+	// request that reads the session, so a copy of a signed-out cookie no
+	// longer works. Nil means sign-out only deletes the cookie in the
+	// browser, and a copy works until the session expires.
+	EndedSessions EndedSessions
 	// Logger receives one record per decision and one per server fault. Nil
 	// discards them.
 	Logger *slog.Logger
@@ -159,6 +164,7 @@ type handler struct {
 	oidc      *OIDCSignIn
 	flowKey   []byte // HMAC key of the OpenID Connect flow cookie
 	sessions  sessionCodec
+	ended     EndedSessions // nil when sessions are not recorded at sign-out
 	logger    *slog.Logger
 	now       func() time.Time
 	pages     map[string]*template.Template
@@ -185,6 +191,7 @@ func New(opts Options) (http.Handler, error) {
 		devSignIn: opts.DevSignIn,
 		oidc:      opts.OIDC,
 		flowKey:   deriveKey(opts.SessionKey, "consentui oidc flow v1"),
+		ended:     opts.EndedSessions,
 		logger:    opts.Logger,
 		now:       opts.Now,
 	}
@@ -220,7 +227,7 @@ func New(opts Options) (http.Handler, error) {
 		return nil, fmt.Errorf("consentui: failed to parse templates: %w", err)
 	}
 	h.routes()
-	return securityHeaders(http.NewCrossOriginProtection().Handler(h.mux)), nil
+	return securityHeaders(http.NewCrossOriginProtection().Handler(withSessionMemo(h.mux))), nil
 }
 
 func (h *handler) routes() {

@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// BankAbandoned marks a link the customer started but never finished at
+// the bank, because its authorisation lapsed or a newer attempt superseded
+// it. The Linked banks page leaves such links out.
+const BankAbandoned = "abandoned"
+
 // bankItem is one bank link on the customer's list of linked banks.
 type bankItem struct {
 	BankName  string
@@ -36,6 +41,9 @@ func (h *handler) handleBanks(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	items := make([]bankItem, 0, len(links))
 	for _, link := range links {
+		if link.Status == BankAbandoned {
+			continue
+		}
 		item := bankItemOf(p, link, now)
 		if _, ok := h.service.(BankRenewer); ok && renewable(link, now) {
 			item.RenewURL = renewURL(link.ID)

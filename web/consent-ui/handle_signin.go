@@ -87,13 +87,24 @@ func (h *handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// handleSignOut ends the session. Like every other form, it needs the
-// session's CSRF token, so another site cannot sign the customer out.
+// handleSignOut ends the session: it records the session ID in
+// Options.EndedSessions, so no copy of the cookie works afterwards, and
+// deletes the cookie. Like every other form, it needs the session's CSRF
+// token, so another site cannot sign the customer out.
 func (h *handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
 	if s, ok := h.session(r); ok {
 		if !h.sessions.validCSRF(s, r.PostFormValue(csrfField)) {
 			h.renderMessage(w, r, http.StatusForbidden, "forbidden")
 			return
+		}
+		if h.ended != nil {
+			if err := h.ended.EndSession(r.Context(), s.ID, s.Expires); err != nil {
+				// The cookie stays, so the customer sees that they are
+				// still signed in and can try again.
+				h.logger.Error("failed to end consent session", "error", err)
+				h.renderMessage(w, r, http.StatusInternalServerError, "internal")
+				return
+			}
 		}
 	}
 	h.sessions.clearSessionCookie(w, r)

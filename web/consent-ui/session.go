@@ -165,15 +165,13 @@ func (c sessionCodec) clearSessionCookie(w http.ResponseWriter, r *http.Request)
 }
 
 // session returns the signed-in customer's session, if the request carries a
-// valid one.
+// valid one that was not signed out. It reads the session once per request
+// and returns that result to later calls.
 func (h *handler) session(r *http.Request) (session, bool) {
-	cookie, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return session{}, false
+	memo, ok := r.Context().Value(sessionMemoKey{}).(*sessionMemo)
+	if !ok {
+		return h.readSession(r)
 	}
-	s, err := h.sessions.decode(cookie.Value, h.now())
-	if err != nil {
-		return session{}, false
-	}
-	return s, true
+	memo.once.Do(func() { memo.session, memo.ok = h.readSession(r) })
+	return memo.session, memo.ok
 }
