@@ -39,14 +39,14 @@ type ClaimRequest struct {
 	// or region (AddressRegion) of the customer's address from
 	// ClaimAddressMatches instead of a match.
 	AddressScope string
-	// FullAddress asks for the customer's whole address in the
+	// FullAddress requests the customer's whole address in the
 	// ClaimAddressMatches claim. It is disclosed only when the customer
 	// chooses to share it in the consent decision.
 	FullAddress bool
 	// Months is the window of ClaimAffordability in whole calendar months:
 	// 3, 6 or 12.
 	Months int
-	// SalaryAmountBand asks ClaimNextSalaryDate to also state the band of
+	// SalaryAmountBand makes ClaimNextSalaryDate also state the band of
 	// the salary's typical payment, as the separate "next_salary_amount"
 	// member. Without it the amount never leaves the service.
 	SalaryAmountBand bool

@@ -18,7 +18,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/openbanking-insights/insights"
-	"github.com/openbanking-insights/insights/internal/bank"
 	"github.com/openbanking-insights/insights/internal/feeds"
 	"github.com/openbanking-insights/insights/internal/oidc/oidctest"
 	"github.com/openbanking-insights/insights/internal/store/chdb"
@@ -376,32 +375,7 @@ func jwsPayload(t *testing.T, token string) map[string]any {
 // where the new link is active and the old one replaced.
 func TestBrowser_renewBankLink(t *testing.T) {
 	tab := browsertest.New(t, 3*time.Minute)
-	dataDir := t.TempDir()
-	cfg := bankConfig{ClientID: "insights-test", ClientSecretFile: filepath.Join(dataDir, "bank-client.secret"), FinancialID: "0015800001041RTEST"}
-	secret, err := cfg.secret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bank.New(bank.Options{DataDir: sampleDir, ClientID: cfg.ClientID, ClientSecret: secret,
-		FinancialID: cfg.FinancialID, PageSize: 50, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bankServer := httptest.NewServer(b)
-	defer bankServer.Close()
-
-	m := &Main{Logger: quietLogger(), Config: serveConfig{
-		Storage:    storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
-		Addr:       "127.0.0.1:0",
-		DevSignIn:  true,
-		RequestTTL: 15 * time.Minute, TokenLifetime: 10 * time.Minute, SessionTTL: 15 * time.Minute,
-		RefreshSchedule: "0 3 * * *",
-		Feeds:           feedsConfig{Bank: cfg, DemoBank: bankServer.URL, Refresh: "@every 6h", DemoLink: "alice,bob"},
-	}}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	defer m.Close()
+	m := startWithDemoBank(t, "alice,bob", true)
 	ctx := context.Background()
 	links, err := m.Feeds.Consents(ctx, "alice")
 	if err != nil || len(links) != 1 || links[0].Status != feeds.StatusAuthorised {

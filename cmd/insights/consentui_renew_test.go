@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/openbanking-insights/insights/internal/bank"
 	"github.com/openbanking-insights/insights/internal/feeds"
-	"github.com/openbanking-insights/insights/internal/store/chdb"
 	consentui "github.com/openbanking-insights/insights/web/consent-ui"
 )
 
@@ -17,31 +13,7 @@ import (
 // leaves out: a second Renew supersedes the first, and an attempt whose
 // authorisation lapsed ends when the links are next listed.
 func TestConsentPages_unfinishedRenewalsEnd(t *testing.T) {
-	dataDir := t.TempDir()
-	cfg := bankConfig{ClientID: "insights-test", ClientSecretFile: filepath.Join(dataDir, "bank-client.secret"), FinancialID: "0015800001041RTEST"}
-	secret, err := cfg.secret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bank.New(bank.Options{DataDir: sampleDir, ClientID: cfg.ClientID, ClientSecret: secret,
-		FinancialID: cfg.FinancialID, PageSize: 50, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bankServer := httptest.NewServer(b)
-	defer bankServer.Close()
-
-	m := &Main{Logger: quietLogger(), Config: serveConfig{
-		Storage:    storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
-		Addr:       "127.0.0.1:0",
-		RequestTTL: 15 * time.Minute, TokenLifetime: 10 * time.Minute, SessionTTL: 15 * time.Minute,
-		RefreshSchedule: "0 3 * * *",
-		Feeds:           feedsConfig{Bank: cfg, DemoBank: bankServer.URL, Refresh: "@every 6h", DemoLink: "alice"},
-	}}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	defer m.Close()
+	m := startWithDemoBank(t, "alice", false)
 	ctx := context.Background()
 	pages := consentPages{Service: m.Consent, feeds: func() *feeds.Service { return m.Feeds }}
 

@@ -17,31 +17,7 @@ import (
 )
 
 func TestConsentPages_bankLinksAndUnlink(t *testing.T) {
-	dataDir := t.TempDir()
-	cfg := bankConfig{ClientID: "insights-test", ClientSecretFile: filepath.Join(dataDir, "bank-client.secret"), FinancialID: "0015800001041RTEST"}
-	secret, err := cfg.secret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := bank.New(bank.Options{DataDir: sampleDir, ClientID: cfg.ClientID, ClientSecret: secret,
-		FinancialID: cfg.FinancialID, PageSize: 50, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bankServer := httptest.NewServer(b)
-	defer bankServer.Close()
-
-	m := &Main{Logger: quietLogger(), Config: serveConfig{
-		Storage:    storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
-		Addr:       "127.0.0.1:0",
-		RequestTTL: 15 * time.Minute, TokenLifetime: 10 * time.Minute, SessionTTL: 15 * time.Minute,
-		RefreshSchedule: "0 3 * * *",
-		Feeds:           feedsConfig{Bank: cfg, DemoBank: bankServer.URL, Refresh: "@every 6h", DemoLink: "alice,bob"},
-	}}
-	if err := m.Open(context.Background()); err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	defer m.Close()
+	m := startWithDemoBank(t, "alice,bob", false)
 	ctx := context.Background()
 	pages := consentPages{Service: m.Consent, feeds: func() *feeds.Service { return m.Feeds }}
 
@@ -159,4 +135,41 @@ func TestOIDCConfig_clientSecretFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startWithDemoBank serves the local bank over the demo feed on 127.0.0.1
+// and opens the service on a fresh data directory, linking the
+// comma-separated demoLink customers through that bank. Both stop when
+// the test ends.
+func startWithDemoBank(t *testing.T, demoLink string, devSignIn bool) *Main {
+	t.Helper()
+	dataDir := t.TempDir()
+	cfg := bankConfig{ClientID: "insights-test", ClientSecretFile: filepath.Join(dataDir, "bank-client.secret"), FinancialID: "0015800001041RTEST"}
+	secret, err := cfg.secret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bank.New(bank.Options{DataDir: sampleDir, ClientID: cfg.ClientID, ClientSecret: secret,
+		FinancialID: cfg.FinancialID, PageSize: 50, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bankServer := httptest.NewServer(b)
+	t.Cleanup(bankServer.Close)
+
+	m := &Main{Logger: quietLogger(), Config: serveConfig{
+		Storage:    storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"},
+		Addr:       "127.0.0.1:0",
+		DevSignIn:  devSignIn,
+		RequestTTL: 15 * time.Minute, TokenLifetime: 10 * time.Minute, SessionTTL: 15 * time.Minute,
+		RefreshSchedule: "0 3 * * *",
+		Feeds:           feedsConfig{Bank: cfg, DemoBank: bankServer.URL, Refresh: "@every 6h", DemoLink: demoLink},
+	}}
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	// Registered after the bank's cleanup, so it runs first: the service
+	// stops before the bank it pulls from.
+	t.Cleanup(func() { m.Close() })
+	return m
 }

@@ -222,7 +222,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	// The feeds open after the handler builds the deriver, and before the
-	// server accepts requests, so no funds claim sees a half-set refresher.
+	// server accepts requests, so no funds claim runs before the refresher
+	// is set.
 	if m.Feeds != nil {
 		m.Deriver.Balances = derive.FeedsRefresher{Feeds: m.Feeds}
 	}
@@ -245,7 +246,7 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 	m.Deriver = &derive.Deriver{Engine: m.Engine, Logger: m.Logger, Calendar: m.Config.Calendar}
 	m.Consent = &consent.Service{
 		// Concurrent decisions append the same one-row inserts (events,
-		// audit rows, tokens); the Batcher stores them as one insert per
+		// audit rows, tokens). The Batcher stores them as one insert per
 		// group and acknowledges each only after its group is stored.
 		Engine:        store.NewBatcher(m.Engine),
 		Claims:        m.Deriver,

@@ -180,7 +180,7 @@ type cachedSet struct {
 }
 
 // get returns the set published at url, from the cache while it is fresh.
-// refresh asks for a new fetch unless the last one is more recent than
+// refresh requests a new fetch unless the last one is more recent than
 // remoteJWKSMinRefetch.
 func (c *jwksCache) get(ctx context.Context, url string, refresh bool) (jwk.Set, error) {
 	c.mu.Lock()

@@ -168,7 +168,7 @@ func (s *Service) lastSeq(ctx context.Context, id string) (int64, error) {
 	return seq, nil
 }
 
-// Decision is a customer's answer to a request.
+// Decision is a customer's approval or denial of a request.
 type Decision struct {
 	Approve bool
 	// DiscloseAddress shares the customer's whole postal address with a

@@ -67,9 +67,9 @@ FROM (
 //
 // NOTE: the type preference comes before recency, so an old
 // InterimAvailable is used over a newer ClosingBooked of the same account.
-// NOTE: the consent service also derives at approval while holding its
-// decision lock, so a pull there delays other decisions in the process.
-// The preview the customer sees first usually pulls already.
+// NOTE: an approval more than a minute after the consent page's preview
+// derives again while holding the request's lock, so a slow pull there
+// delays other changes to requests that share its lock stripe.
 func (d *Deriver) fundsAtLeast(ctx context.Context, customerID string, req insights.ClaimRequest, now time.Time) (insights.ClaimResult, error) {
 	res, err := d.fundsOnce(ctx, customerID, req, now)
 	if err != nil || !res.Available || !res.Funds.Stale || d.Balances == nil {

@@ -12,7 +12,7 @@ import (
 
 // States of a quarantined record, as QuarantineEntry.State reports them.
 const (
-	// QuarantineOpen is a record nobody has dealt with yet.
+	// QuarantineOpen is a record that was neither stored later nor dismissed.
 	QuarantineOpen = "open"
 	// QuarantineStored is a record whose TransactionId the bank has since
 	// sent in a valid form, which is now stored.

@@ -99,8 +99,8 @@ func (h *handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
 		}
 		if h.ended != nil {
 			if err := h.ended.EndSession(r.Context(), s.ID, s.Expires); err != nil {
-				// The cookie stays, so the customer sees that they are
-				// still signed in and can try again.
+				// The cookie stays, so the page still shows the customer
+				// as signed in and they can try again.
 				h.logger.Error("failed to end consent session", "error", err)
 				h.renderMessage(w, r, http.StatusInternalServerError, "internal")
 				return
