@@ -32,7 +32,7 @@ func holidaysFlag(fs *flag.FlagSet) func() (*calendar.Calendar, error) {
 // storageConfig selects and opens the storage engine.
 type storageConfig struct {
 	DataDir  string // holds the embedded engine's data, keys and secrets
-	DSN      string // clickhouse://... selects a ClickHouse server instead of the embedded engine
+	DSN      string // clickhouse://, http:// or https://... selects a ClickHouse server instead of the embedded engine
 	Library  string // libchdb.so
 	Database string
 }
@@ -49,7 +49,7 @@ func (c *storageConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data", envOr("INSIGHTS_DATA_DIR", ".data"),
 		"data directory: embedded ClickHouse data, signing keys and secrets (env INSIGHTS_DATA_DIR)")
 	fs.StringVar(&c.DSN, "storage", envOr("INSIGHTS_STORAGE_DSN", ""),
-		"clickhouse://user:password@host:9000/database to use a ClickHouse server; empty uses the embedded engine (env INSIGHTS_STORAGE_DSN)")
+		"ClickHouse server DSN: clickhouse://user:password@host:9000/database for the native protocol, or http:// or https://user:password@host:8123/database for the HTTP interface; empty uses the embedded engine (env INSIGHTS_STORAGE_DSN)")
 	fs.StringVar(&c.Library, "chdb-lib", chdb.DefaultLibrary(),
 		"path of libchdb.so for the embedded engine (env INSIGHTS_CHDB_LIB)")
 	fs.StringVar(&c.Database, "database", envOr("INSIGHTS_DATABASE", "insights"),
@@ -60,10 +60,20 @@ func (c *storageConfig) validate() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("-data (INSIGHTS_DATA_DIR) must not be empty")
 	}
-	if c.DSN != "" && !strings.HasPrefix(c.DSN, "clickhouse://") {
-		return fmt.Errorf("-storage (INSIGHTS_STORAGE_DSN) must start with clickhouse://")
+	if c.DSN != "" && !hasAnyPrefix(c.DSN, "clickhouse://", "http://", "https://") {
+		// The DSN may hold a password, so it is not shown.
+		return fmt.Errorf("-storage (INSIGHTS_STORAGE_DSN) must start with clickhouse://, http:// or https://")
 	}
 	return nil
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // open opens the engine and applies pending migrations.

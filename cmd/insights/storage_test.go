@@ -51,6 +51,10 @@ func TestServe_storageErrorsAtStart(t *testing.T) {
 			[]string{filepath.Join(dir, "missing", "libchdb.so"), "not found", "make engine"}},
 		{"server unreachable", []string{"-data", filepath.Join(dir, "d2"), "-storage", "clickhouse://user:s3cret-pw@" + closedAddr + "/insights"},
 			[]string{closedAddr, "connection refused"}},
+		{"HTTP server unreachable", []string{"-data", filepath.Join(dir, "d3"), "-storage", "http://user:s3cret-pw@" + closedAddr + "/insights"},
+			[]string{closedAddr, "connection refused"}},
+		{"DSN scheme unknown", []string{"-data", filepath.Join(dir, "d4"), "-storage", "tcp://user:s3cret-pw@" + closedAddr + "/insights"},
+			[]string{"-storage", "must start with clickhouse://, http:// or https://"}},
 	}
 	// The cases run the built binary, because the embedded engine loads its
 	// library once per process and a failed load would stay for later tests.

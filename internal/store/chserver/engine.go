@@ -1,6 +1,7 @@
 // Package chserver is the storage engine for a ClickHouse server or cluster,
-// reached over the native protocol (TCP port 9000 by default) through
-// clickhouse-go/v2. Choose it with a clickhouse:// DSN when data outgrows one
+// reached through clickhouse-go/v2 over the native protocol (clickhouse://,
+// TCP port 9000 by default) or the HTTP interface (http:// or https://,
+// port 8123 or 8443). Choose it with such a DSN when data outgrows one
 // machine, when several service instances must share one store, or when the
 // database is run and backed up apart from the service. The embedded engine
 // (store/chdb) is the default for a single machine. Both engines run the same
@@ -44,9 +45,11 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Open connects to the server named by dsn, creates the DSN's database when
 // it is missing (database "default" when the DSN names none) and pings it.
-// The DSN has the form
+// The DSN has one of the forms
 //
 //	clickhouse://user:password@host:9000/database?dial_timeout=5s
+//	http://user:password@host:8123/database
+//	https://user:password@host:8443/database?secure=true
 //
 // and takes the query options of clickhouse.ParseDSN. Options the driver
 // does not know are sent as ClickHouse settings. An error wrapping
@@ -59,8 +62,8 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Engine, error)
 
 	// Parse and check the DSN. clickhouse.ParseDSN redacts credentials from
 	// its own errors, and no error here quotes the DSN.
-	if !strings.HasPrefix(strings.ToLower(dsn), "clickhouse://") {
-		return nil, errors.New("invalid ClickHouse DSN: want clickhouse://user:password@host:9000/database")
+	if !hasScheme(dsn, "clickhouse://", "http://", "https://") {
+		return nil, errors.New("invalid ClickHouse DSN: want clickhouse://user:password@host:9000/database or http://user:password@host:8123/database")
 	}
 	dsn, cluster, err := splitClusterOption(dsn)
 	if err != nil {
@@ -100,6 +103,16 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Engine, error)
 
 	logger.Info("connected to ClickHouse", "hosts", hosts, "database", database, "cluster", cluster)
 	return &Engine{conn: conn, database: database, cluster: cluster, logger: logger}, nil
+}
+
+// hasScheme reports whether dsn starts with one of schemes, in any case.
+func hasScheme(dsn string, schemes ...string) bool {
+	for _, scheme := range schemes {
+		if len(dsn) >= len(scheme) && strings.EqualFold(dsn[:len(scheme)], scheme) {
+			return true
+		}
+	}
+	return false
 }
 
 // createDatabase runs CREATE DATABASE IF NOT EXISTS over a short-lived
@@ -208,11 +221,41 @@ func withParameters(ctx context.Context, query string, params []store.Param) (co
 // while reading as store.ErrUnavailable.
 type rows struct {
 	driver.Rows
+	// columnTypes are the result's ClickHouse types, read on the first Scan.
+	columnTypes []string
 }
 
+// Scan converts integer columns as the embedded engine does (see
+// scanTarget), and passes other columns to clickhouse-go unchanged.
 func (r *rows) Scan(dest ...any) error {
-	if err := r.Rows.Scan(dest...); err != nil {
+	if r.columnTypes == nil {
+		for _, ct := range r.Rows.ColumnTypes() {
+			r.columnTypes = append(r.columnTypes, ct.DatabaseTypeName())
+		}
+	}
+	if len(dest) != len(r.columnTypes) {
+		return fmt.Errorf("clickhouse scan: %d destinations for %d columns", len(dest), len(r.columnTypes))
+	}
+
+	targets := make([]any, len(dest))
+	converted := false
+	for i, d := range dest {
+		targets[i] = scanTarget(r.columnTypes[i], d)
+		converted = converted || targets[i] != d
+	}
+	if err := r.Rows.Scan(targets...); err != nil {
 		return fmt.Errorf("clickhouse scan: %w", err)
+	}
+	if !converted {
+		return nil
+	}
+	for i, d := range dest {
+		if targets[i] == d {
+			continue
+		}
+		if err := convertScanned(targets[i], d); err != nil {
+			return fmt.Errorf("clickhouse scan: column %d (%s): %w", i, r.columnTypes[i], err)
+		}
 	}
 	return nil
 }

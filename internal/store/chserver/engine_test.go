@@ -30,7 +30,8 @@ func TestOpen_invalidDSN(t *testing.T) {
 		dsn  string
 		want string
 	}{
-		{"http scheme", "http://user:" + testPassword + "@127.0.0.1:8123/insights", "want clickhouse://"},
+		{"ftp scheme", "ftp://user:" + testPassword + "@127.0.0.1:8123/insights", "want clickhouse://"},
+		{"http database with dash", "http://user:" + testPassword + "@127.0.0.1:8123/my-db", `invalid database name "my-db"`},
 		{"no scheme", "127.0.0.1:9000", "want clickhouse://"},
 		{"no host", "clickhouse://user:" + testPassword + "@/insights", "invalid ClickHouse DSN"},
 		{"bad dial timeout", "clickhouse://user:" + testPassword + "@127.0.0.1:9000/insights?dial_timeout=soon", "invalid ClickHouse DSN"},
@@ -92,16 +93,19 @@ func hangUpServer(t *testing.T) int {
 
 func TestOpen_unreachable(t *testing.T) {
 	tests := []struct {
-		name string
-		port int
+		name   string
+		scheme string
+		port   int
 	}{
-		{"connection refused", closedPort(t)},
-		{"connection closed by server", hangUpServer(t)},
+		{"connection refused", "clickhouse", closedPort(t)},
+		{"connection closed by server", "clickhouse", hangUpServer(t)},
+		{"http connection refused", "http", closedPort(t)},
+		{"http connection closed by server", "http", hangUpServer(t)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			dsn := fmt.Sprintf("clickhouse://insights:%s@127.0.0.1:%d/insights?dial_timeout=2s", testPassword, tt.port)
+			dsn := fmt.Sprintf("%s://insights:%s@127.0.0.1:%d/insights?dial_timeout=2s", tt.scheme, testPassword, tt.port)
 			e, err := Open(context.Background(), dsn, slog.New(slog.NewTextHandler(&logs, nil)))
 			if err == nil {
 				e.Close()

@@ -19,12 +19,21 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/openbanking-insights/insights/internal/store"
+	"github.com/openbanking-insights/insights/internal/store/chhttptest"
 )
 
-// The tests in this file need a ClickHouse server. They are skipped unless
-// INSIGHTS_TEST_CLICKHOUSE_DSN names one. Each test works in a database of
-// its own, created by Open and dropped when the test ends.
+// The tests in this file need a ClickHouse server: the one
+// INSIGHTS_TEST_CLICKHOUSE_DSN names, or, when it is unset or
+// embedded-http, the embedded engine's HTTP interface (chhttptest), reached
+// over HTTP with LZ4 compression. Each test works in a database of its own,
+// created by Open and dropped when the test ends.
 const serverDSNVariable = "INSIGHTS_TEST_CLICKHOUSE_DSN"
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	chhttptest.CloseShared()
+	os.Exit(code)
+}
 
 var (
 	testDatabases atomic.Int64
@@ -35,8 +44,12 @@ var (
 func openServer(t *testing.T) *Engine {
 	t.Helper()
 	dsn := os.Getenv(serverDSNVariable)
-	if dsn == "" {
-		t.Skip("set INSIGHTS_TEST_CLICKHOUSE_DSN=clickhouse://... to run tests against a ClickHouse server")
+	if dsn == "" || dsn == chhttptest.EmbeddedDSN {
+		server, err := chhttptest.Shared()
+		if err != nil {
+			t.Fatalf("start embedded ClickHouse HTTP server: %v", err)
+		}
+		dsn = server.DSN("", "compress=lz4")
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {

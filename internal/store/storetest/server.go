@@ -11,27 +11,44 @@ import (
 	"time"
 
 	"github.com/openbanking-insights/insights/internal/store"
+	"github.com/openbanking-insights/insights/internal/store/chhttptest"
 	"github.com/openbanking-insights/insights/internal/store/chserver"
 )
 
 // ServerDSNVariable names the ClickHouse server the server tests use, as a
-// clickhouse:// DSN. Its database part is ignored: each test gets its own.
+// clickhouse:// or http:// DSN, or embedded-http for the embedded HTTP
+// server. Its database part is ignored: each test gets its own.
 const ServerDSNVariable = "INSIGHTS_TEST_CLICKHOUSE_DSN"
+
+// embeddedDSNOptions are the DSN options of the embedded HTTP server. LZ4
+// block compression is on, so the tests cover the compressed form of
+// clickhouse-go's HTTP requests and responses.
+var embeddedDSNOptions = []string{"compress=lz4", "dial_timeout=10s"}
 
 // ClusterVariable names a cluster of that server's remote_servers
 // configuration, for the cluster schema tests.
 const ClusterVariable = "INSIGHTS_TEST_CLICKHOUSE_CLUSTER"
 
-// NewServer returns an engine on a new, migrated database of the server
-// named by INSIGHTS_TEST_CLICKHOUSE_DSN, in the cluster schema of cluster
-// unless it is "". The database is dropped when the test ends. It skips the
-// test, saying which variable to set, when the DSN (or the cluster) is not
-// configured.
+// NewServer returns an engine of internal/store/chserver on a new, migrated
+// database of the server named by INSIGHTS_TEST_CLICKHOUSE_DSN, in the
+// cluster schema of cluster unless it is "". When the variable is unset or
+// embedded-http, the server is the process's embedded HTTP server
+// (chhttptest.Shared), which cannot run the cluster schema, so a test
+// asking for a cluster is skipped there. The database is dropped when the
+// test ends.
 func NewServer(t testing.TB, cluster string) store.Engine {
 	t.Helper()
 	dsn := os.Getenv(ServerDSNVariable)
-	if dsn == "" {
-		t.Skipf("no ClickHouse server: set %s=clickhouse://user:password@host:9000 to run this test against one", ServerDSNVariable)
+	if dsn == "" || dsn == chhttptest.EmbeddedDSN {
+		if cluster != "" {
+			t.Skipf("the embedded HTTP server has no Keeper and no remote_servers, so ReplicatedMergeTree, Distributed and ON CLUSTER cannot run on it: set %s to a clickhouse:// or http:// DSN of a real server and %s to one of its clusters",
+				ServerDSNVariable, ClusterVariable)
+		}
+		server, err := chhttptest.Shared()
+		if err != nil {
+			t.Fatalf("start embedded ClickHouse HTTP server: %v", err)
+		}
+		dsn = server.DSN("", embeddedDSNOptions...)
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {

@@ -2,11 +2,14 @@
 // database per test. By default it is the embedded engine: one chDB engine
 // per test binary (chDB allows one data directory per process). With
 // INSIGHTS_TEST_CLICKHOUSE_DSN set, every test using New runs on that
-// ClickHouse server instead, and with INSIGHTS_TEST_CLICKHOUSE_CLUSTER also
-// set, on that cluster in the cluster schema, so the same tests cover both
-// engines:
+// ClickHouse server through internal/store/chserver instead, and with
+// INSIGHTS_TEST_CLICKHOUSE_CLUSTER also set, on that cluster in the cluster
+// schema, so the same tests cover both engines. The DSN embedded-http
+// selects a ClickHouse HTTP interface served on 127.0.0.1 by the embedded
+// engine itself (internal/store/chhttptest), which needs no server:
 //
 //	go test ./...
+//	INSIGHTS_TEST_CLICKHOUSE_DSN=embedded-http go test ./...
 //	INSIGHTS_TEST_CLICKHOUSE_DSN=clickhouse://localhost:9000 go test ./...
 package storetest
 
@@ -22,13 +25,13 @@ import (
 
 	"github.com/openbanking-insights/insights/internal/store"
 	"github.com/openbanking-insights/insights/internal/store/chdb"
+	"github.com/openbanking-insights/insights/internal/store/chhttptest"
 )
 
 var (
 	once    sync.Once
 	root    *chdb.Engine
 	rootErr error
-	dataDir string
 	counter atomic.Int64
 )
 
@@ -75,9 +78,12 @@ func NewEmbedded(t testing.TB) store.Engine {
 	return e
 }
 
+// openRoot opens the embedded engine on the data directory the embedded
+// HTTP server also uses, because chDB allows one per process.
 func openRoot() {
-	dataDir, rootErr = os.MkdirTemp("", "insights-chdb-test-")
-	if rootErr != nil {
+	dataDir, err := chhttptest.SharedDataDir()
+	if err != nil {
+		rootErr = err
 		return
 	}
 	root, rootErr = chdb.Open(context.Background(), chdb.Config{
@@ -87,15 +93,14 @@ func openRoot() {
 	})
 }
 
-// Main runs the tests of a package and then removes the engine's temporary
-// data directory. Call it from TestMain.
+// Main runs the tests of a package, then stops the embedded HTTP server if
+// a test started it and removes the engine's temporary data directory. Call
+// it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
 	if root != nil {
 		root.Close()
 	}
-	if dataDir != "" {
-		os.RemoveAll(dataDir)
-	}
+	chhttptest.CloseShared()
 	os.Exit(code)
 }
