@@ -39,9 +39,37 @@ func (s *stager[T]) add(ctx context.Context, ld *Load, v *T) error {
 	s.pending++
 
 	if s.pending >= ld.loader.batchSize() {
-		return s.flush(ctx, ld)
+		dataLens := s.stringDataLens()
+		if err := s.flush(ctx, ld); err != nil {
+			return err
+		}
+		s.reserve(ld.loader.batchSize(), dataLens)
 	}
 	return nil
+}
+
+// stringDataLens returns the bytes of string data in each column of the
+// batch being built, 0 for columns of other types.
+func (s *stager[T]) stringDataLens() []int {
+	lens := make([]int, s.builder.Schema().NumFields())
+	for i, f := range s.builder.Fields() {
+		if b, ok := f.(*array.StringBuilder); ok {
+			lens[i] = b.DataLen()
+		}
+	}
+	return lens
+}
+
+// reserve sizes the builder's buffers for a batch of rows like the last
+// full one, so that they are allocated once per batch instead of doubling
+// (copying and zeroing) as rows are appended.
+func (s *stager[T]) reserve(rows int, dataLens []int) {
+	s.builder.Reserve(rows)
+	for i, f := range s.builder.Fields() {
+		if b, ok := f.(*array.StringBuilder); ok && dataLens[i] > 0 {
+			b.ReserveData(dataLens[i])
+		}
+	}
 }
 
 // flush hands the waiting rows to the load's inserter, which inserts them

@@ -80,17 +80,17 @@ func (d Decoder) decodeEnvelope(source string, data []byte, quarantine bool) (*P
 
 	var top map[string]json.RawMessage
 	if err := unmarshal(data, &top); err != nil {
-		r.add("$", "want a JSON object holding Data")
+		r.add(pathOf("$"), "want a JSON object holding Data")
 		return nil, nil, list
 	}
 	rawData, ok := top["Data"]
 	if !ok || isNull(rawData) {
-		r.add("$.Data", "missing required field")
+		r.add(pathOf("$.Data"), "missing required field")
 		return nil, nil, list
 	}
 	var resources map[string]json.RawMessage
 	if err := unmarshal(rawData, &resources); err != nil {
-		r.add("$.Data", "want an object")
+		r.add(pathOf("$.Data"), "want an object")
 		return nil, nil, list
 	}
 
@@ -108,11 +108,11 @@ func (d Decoder) decodeEnvelope(source string, data []byte, quarantine bool) (*P
 		path := "$.Data." + name
 		items, ok := splitRecords(name, raw)
 		if !ok {
-			r.add(path, "want an array")
+			r.add(pathOf(path), "want an array")
 			continue
 		}
 		for i, item := range items {
-			itemPath := fmt.Sprintf("%s[%d]", path, i)
+			itemPath := elemPath(path, i)
 			if !quarantine {
 				payload.add(v, name, itemPath, item)
 				continue
@@ -124,7 +124,7 @@ func (d Decoder) decodeEnvelope(source string, data []byte, quarantine bool) (*P
 		}
 	}
 	if !found {
-		r.add("$.Data", "holds none of Account, Balance, Transaction, Party")
+		r.add(pathOf("$.Data"), "holds none of Account, Balance, Transaction, Party")
 	}
 	// Any other problem rejects the whole envelope, and the error then
 	// lists the negative debits too, in the order they were found.
@@ -194,12 +194,12 @@ func (ld *LineDecoder) Decode(lineNo int, line []byte, p *Payload) bool {
 		// Locate a syntax error by line and column; anything else is a
 		// value that is not an object.
 		if checkSyntax(r, line, lineNo-1) {
-			r.add("$", "want a JSON object with one key: Account, Balance, Transaction or Party")
+			r.add(pathOf("$"), "want a JSON object with one key: Account, Balance, Transaction or Party")
 		}
 		return false
 	}
 	if len(obj) != 1 {
-		r.add("$", "want exactly one key, Account, Balance, Transaction or Party; found %d", len(obj))
+		r.add(pathOf("$"), "want exactly one key, Account, Balance, Transaction or Party; found %d", len(obj))
 		return false
 	}
 
@@ -209,9 +209,9 @@ func (ld *LineDecoder) Decode(lineNo int, line []byte, p *Payload) bool {
 	for name, raw := range obj {
 		switch name {
 		case ResourceAccount, ResourceBalance, ResourceTransaction, ResourceParty:
-			p.add(ld.v, name, "$."+name, raw)
+			p.add(ld.v, name, pathOf("$."+name), raw)
 		default:
-			r.add("$", "unknown resource %s: want Account, Balance, Transaction or Party", quote(name))
+			r.add(pathOf("$"), "unknown resource %s: want Account, Balance, Transaction or Party", quote(name))
 		}
 	}
 	if ld.Errors.Len() != before {
@@ -251,7 +251,7 @@ func (d Decoder) validator(r reporter) *validator {
 
 // add decodes one record of resource name found at path, validates it, and
 // appends it to p.
-func (p *Payload) add(v *validator, name, path string, raw json.RawMessage) {
+func (p *Payload) add(v *validator, name string, path jsonPath, raw json.RawMessage) {
 	switch name {
 	case ResourceAccount:
 		var rec Account
@@ -299,7 +299,7 @@ func splitRecords(name string, raw json.RawMessage) ([]json.RawMessage, bool) {
 
 // decodeRecord decodes one record into rec and reports a value of the wrong
 // JSON type. encoding/json reports only the first such value of a record.
-func decodeRecord(r reporter, path string, raw json.RawMessage, rec any) bool {
+func decodeRecord(r reporter, path jsonPath, raw json.RawMessage, rec any) bool {
 	err := unmarshal(raw, rec)
 	if err == nil {
 		return true
@@ -313,7 +313,7 @@ func decodeRecord(r reporter, path string, raw json.RawMessage, rec any) bool {
 		r.add(path, "want an object, got %s", jsonKind(typeErr.Value))
 		return false
 	}
-	r.add(path+"."+typeErr.Field, "want %s, got %s", goKind(typeErr.Type), jsonKind(typeErr.Value))
+	r.add(path.key("."+typeErr.Field), "want %s, got %s", goKind(typeErr.Type), jsonKind(typeErr.Value))
 	return false
 }
 

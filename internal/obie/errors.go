@@ -113,11 +113,11 @@ type reporter struct {
 	line   int
 }
 
-func (r reporter) add(path, format string, args ...any) {
+func (r reporter) add(path jsonPath, format string, args ...any) {
 	r.addCause(path, nil, format, args...)
 }
 
 // addCause adds a problem whose ValidationError.Err is cause.
-func (r reporter) addCause(path string, cause error, format string, args ...any) {
-	r.list.Add(&ValidationError{Source: r.source, Line: r.line, Path: path, Reason: fmt.Sprintf(format, args...), Err: cause})
+func (r reporter) addCause(path jsonPath, cause error, format string, args ...any) {
+	r.list.Add(&ValidationError{Source: r.source, Line: r.line, Path: path.String(), Reason: fmt.Sprintf(format, args...), Err: cause})
 }

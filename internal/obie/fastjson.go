@@ -32,11 +32,11 @@ func validJSON(data []byte) bool {
 var fastLines = true
 
 // Paths of the record of an NDJSON line, by resource.
-var linePaths = map[string]string{
-	ResourceAccount:     "$." + ResourceAccount,
-	ResourceBalance:     "$." + ResourceBalance,
-	ResourceTransaction: "$." + ResourceTransaction,
-	ResourceParty:       "$." + ResourceParty,
+var linePaths = map[string]jsonPath{
+	ResourceAccount:     pathOf("$." + ResourceAccount),
+	ResourceBalance:     pathOf("$." + ResourceBalance),
+	ResourceTransaction: pathOf("$." + ResourceTransaction),
+	ResourceParty:       pathOf("$." + ResourceParty),
 }
 
 // splitLine returns the resource name and the record of an NDJSON line

@@ -2,7 +2,6 @@ package obie
 
 import (
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -161,17 +160,17 @@ func (d Decoder) DecodeOrders(source, resource string, data []byte) (*Orders, er
 	}
 	var top map[string]json.RawMessage
 	if err := unmarshal(data, &top); err != nil {
-		r.add("$", "want a JSON object holding Data")
+		r.add(pathOf("$"), "want a JSON object holding Data")
 		return nil, list
 	}
 	rawData, ok := top["Data"]
 	if !ok || isNull(rawData) {
-		r.add("$.Data", "missing required field")
+		r.add(pathOf("$.Data"), "missing required field")
 		return nil, list
 	}
 	var resources map[string]json.RawMessage
 	if err := unmarshal(rawData, &resources); err != nil {
-		r.add("$.Data", "want an object")
+		r.add(pathOf("$.Data"), "want an object")
 		return nil, list
 	}
 
@@ -186,16 +185,16 @@ func (d Decoder) DecodeOrders(source, resource string, data []byte) (*Orders, er
 		found++
 		path := "$.Data." + name
 		if resource != "" && name != resource {
-			r.add(path, "unexpected resource: this response holds %s records", resource)
+			r.add(pathOf(path), "unexpected resource: this response holds %s records", resource)
 			continue
 		}
 		var items []json.RawMessage
 		if err := unmarshal(raw, &items); err != nil {
-			r.add(path, "want an array")
+			r.add(pathOf(path), "want an array")
 			continue
 		}
 		for i, item := range items {
-			out.add(v, name, fmt.Sprintf("%s[%d]", path, i), item)
+			out.add(v, name, elemPath(path, i), item)
 		}
 	}
 	if found == 0 && (resource == "" || len(resources) > 0) {
@@ -203,7 +202,7 @@ func (d Decoder) DecodeOrders(source, resource string, data []byte) (*Orders, er
 		if want == "" {
 			want = strings.Join(OrderResources, ", ")
 		}
-		r.add("$.Data", "holds none of %s", want)
+		r.add(pathOf("$.Data"), "holds none of %s", want)
 	}
 	if err := list.Err(); err != nil {
 		return nil, err
@@ -211,7 +210,7 @@ func (d Decoder) DecodeOrders(source, resource string, data []byte) (*Orders, er
 	return out, nil
 }
 
-func (o *Orders) add(v *validator, name, path string, raw json.RawMessage) {
+func (o *Orders) add(v *validator, name string, path jsonPath, raw json.RawMessage) {
 	switch name {
 	case ResourceDirectDebit:
 		var rec DirectDebit
@@ -234,7 +233,7 @@ func (o *Orders) add(v *validator, name, path string, raw json.RawMessage) {
 	}
 }
 
-func (v *validator) accountID(path, value string) {
+func (v *validator) accountID(path jsonPath, value string) {
 	if v.required(path, value) {
 		v.maxLength(path, value, max40Text)
 	}
@@ -243,7 +242,7 @@ func (v *validator) accountID(path, value string) {
 // orderDate checks a payment date. The v4.0 data dictionary types some of
 // them as ISODate, so a plain calendar date is accepted besides a
 // date-time.
-func (v *validator) orderDate(path, value string) {
+func (v *validator) orderDate(path jsonPath, value string) {
 	if value == "" {
 		return
 	}
@@ -252,91 +251,91 @@ func (v *validator) orderDate(path, value string) {
 	}
 }
 
-func (v *validator) directDebit(path string, d *DirectDebit) {
-	v.accountID(path+".AccountId", d.AccountID)
-	v.maxLength(path+".DirectDebitId", d.DirectDebitID, max40Text)
+func (v *validator) directDebit(path jsonPath, d *DirectDebit) {
+	v.accountID(path.key(".AccountId"), d.AccountID)
+	v.maxLength(path.key(".DirectDebitId"), d.DirectDebitID, max40Text)
 	m := d.MandateRelatedInformation
 	if m == nil || m.MandateIdentification == "" {
 		// v3.1 requires MandateIdentification at the top; v4.0 inside
 		// MandateRelatedInformation.
-		if v.required(path+".MandateIdentification", d.MandateIdentification) {
-			v.maxLength(path+".MandateIdentification", d.MandateIdentification, max35Text)
+		if v.required(path.key(".MandateIdentification"), d.MandateIdentification) {
+			v.maxLength(path.key(".MandateIdentification"), d.MandateIdentification, max35Text)
 		}
 	}
-	v.code(path+".DirectDebitStatusCode", d.DirectDebitStatusCode, orderStatuses)
-	if v.required(path+".Name", d.Name) {
-		v.maxLength(path+".Name", d.Name, max70Text)
+	v.code(path.key(".DirectDebitStatusCode"), d.DirectDebitStatusCode, orderStatuses)
+	if v.required(path.key(".Name"), d.Name) {
+		v.maxLength(path.key(".Name"), d.Name, max70Text)
 	}
-	v.orderDate(path+".PreviousPaymentDateTime", d.PreviousPaymentDateTime)
-	v.amount(path+".PreviousPaymentAmount", d.PreviousPaymentAmount, false, "")
-	v.mandate(path+".MandateRelatedInformation", m)
+	v.orderDate(path.key(".PreviousPaymentDateTime"), d.PreviousPaymentDateTime)
+	v.amount(path.key(".PreviousPaymentAmount"), d.PreviousPaymentAmount, false, "")
+	v.mandate(path.key(".MandateRelatedInformation"), m)
 }
 
-func (v *validator) mandate(path string, m *MandateRelatedInformation) {
+func (v *validator) mandate(path jsonPath, m *MandateRelatedInformation) {
 	if m == nil {
 		return
 	}
-	v.maxLength(path+".MandateIdentification", m.MandateIdentification, max35Text)
-	v.code(path+".Classification", m.Classification, mandateClassifications)
-	v.orderDate(path+".FirstPaymentDateTime", m.FirstPaymentDateTime)
-	v.orderDate(path+".RecurringPaymentDateTime", m.RecurringPaymentDateTime)
-	v.orderDate(path+".FinalPaymentDateTime", m.FinalPaymentDateTime)
+	v.maxLength(path.key(".MandateIdentification"), m.MandateIdentification, max35Text)
+	v.code(path.key(".Classification"), m.Classification, mandateClassifications)
+	v.orderDate(path.key(".FirstPaymentDateTime"), m.FirstPaymentDateTime)
+	v.orderDate(path.key(".RecurringPaymentDateTime"), m.RecurringPaymentDateTime)
+	v.orderDate(path.key(".FinalPaymentDateTime"), m.FinalPaymentDateTime)
 	if f := m.Frequency; f != nil {
 		field := ".Type"
 		if f.Type == "" && f.PeriodType != "" {
 			field = ".PeriodType"
 		}
-		if v.required(path+".Frequency"+field, f.Code()) {
-			v.code(path+".Frequency"+field, f.Code(), frequencyCodes)
+		if v.required(path.key(".Frequency"+field), f.Code()) {
+			v.code(path.key(".Frequency"+field), f.Code(), frequencyCodes)
 		}
 		if f.CountPerPeriod != nil && *f.CountPerPeriod < 1 {
-			v.add(path+".Frequency.CountPerPeriod", "invalid count %d: want 1 or more", *f.CountPerPeriod)
+			v.add(path.key(".Frequency.CountPerPeriod"), "invalid count %d: want 1 or more", *f.CountPerPeriod)
 		}
 	}
 }
 
-func (v *validator) standingOrder(path string, s *StandingOrder) {
-	v.accountID(path+".AccountId", s.AccountID)
-	v.maxLength(path+".StandingOrderId", s.StandingOrderID, max40Text)
+func (v *validator) standingOrder(path jsonPath, s *StandingOrder) {
+	v.accountID(path.key(".AccountId"), s.AccountID)
+	v.maxLength(path.key(".StandingOrderId"), s.StandingOrderID, max40Text)
 	m := s.MandateRelatedInformation
 	switch {
 	case s.Frequency != "":
 		if !standingOrderFrequency.MatchString(s.Frequency) {
-			v.add(path+".Frequency", "invalid frequency %s: want a code such as EvryDay, IntrvlWkDay:01:05, WkInMnthDay:02:03 or IntrvlMnthDay:01:15", quote(s.Frequency))
+			v.add(path.key(".Frequency"), "invalid frequency %s: want a code such as EvryDay, IntrvlWkDay:01:05, WkInMnthDay:02:03 or IntrvlMnthDay:01:15", quote(s.Frequency))
 		}
 	case m == nil || m.Frequency == nil:
 		// v3.1 requires Frequency; v4.0 moved it into the mandate.
-		v.add(path+".Frequency", "missing required field")
+		v.add(path.key(".Frequency"), "missing required field")
 	}
-	v.maxLength(path+".Reference", s.Reference, max35Text)
-	v.orderDate(path+".FirstPaymentDateTime", s.FirstPaymentDateTime)
-	v.orderDate(path+".NextPaymentDateTime", s.NextPaymentDateTime)
-	v.orderDate(path+".LastPaymentDateTime", s.LastPaymentDateTime)
-	v.orderDate(path+".FinalPaymentDateTime", s.FinalPaymentDateTime)
-	v.code(path+".StandingOrderStatusCode", s.StandingOrderStatusCode, orderStatuses)
-	v.amount(path+".FirstPaymentAmount", s.FirstPaymentAmount, false, "")
-	v.amount(path+".NextPaymentAmount", s.NextPaymentAmount, false, "")
-	v.amount(path+".LastPaymentAmount", s.LastPaymentAmount, false, "")
-	v.amount(path+".FinalPaymentAmount", s.FinalPaymentAmount, false, "")
+	v.maxLength(path.key(".Reference"), s.Reference, max35Text)
+	v.orderDate(path.key(".FirstPaymentDateTime"), s.FirstPaymentDateTime)
+	v.orderDate(path.key(".NextPaymentDateTime"), s.NextPaymentDateTime)
+	v.orderDate(path.key(".LastPaymentDateTime"), s.LastPaymentDateTime)
+	v.orderDate(path.key(".FinalPaymentDateTime"), s.FinalPaymentDateTime)
+	v.code(path.key(".StandingOrderStatusCode"), s.StandingOrderStatusCode, orderStatuses)
+	v.amount(path.key(".FirstPaymentAmount"), s.FirstPaymentAmount, false, "")
+	v.amount(path.key(".NextPaymentAmount"), s.NextPaymentAmount, false, "")
+	v.amount(path.key(".LastPaymentAmount"), s.LastPaymentAmount, false, "")
+	v.amount(path.key(".FinalPaymentAmount"), s.FinalPaymentAmount, false, "")
 	if c := s.CreditorAccount; c != nil {
-		v.maxLength(path+".CreditorAccount.Name", c.Name, max350Text)
+		v.maxLength(path.key(".CreditorAccount.Name"), c.Name, max350Text)
 	}
-	v.mandate(path+".MandateRelatedInformation", m)
+	v.mandate(path.key(".MandateRelatedInformation"), m)
 }
 
-func (v *validator) scheduledPayment(path string, p *ScheduledPayment) {
-	v.accountID(path+".AccountId", p.AccountID)
-	v.maxLength(path+".ScheduledPaymentId", p.ScheduledPaymentID, max40Text)
-	if v.required(path+".ScheduledPaymentDateTime", p.ScheduledPaymentDateTime) {
-		v.orderDate(path+".ScheduledPaymentDateTime", p.ScheduledPaymentDateTime)
+func (v *validator) scheduledPayment(path jsonPath, p *ScheduledPayment) {
+	v.accountID(path.key(".AccountId"), p.AccountID)
+	v.maxLength(path.key(".ScheduledPaymentId"), p.ScheduledPaymentID, max40Text)
+	if v.required(path.key(".ScheduledPaymentDateTime"), p.ScheduledPaymentDateTime) {
+		v.orderDate(path.key(".ScheduledPaymentDateTime"), p.ScheduledPaymentDateTime)
 	}
-	if v.required(path+".ScheduledType", p.ScheduledType) {
-		v.code(path+".ScheduledType", p.ScheduledType, scheduledTypes)
+	if v.required(path.key(".ScheduledType"), p.ScheduledType) {
+		v.code(path.key(".ScheduledType"), p.ScheduledType, scheduledTypes)
 	}
-	v.maxLength(path+".Reference", p.Reference, max35Text)
-	v.amount(path+".InstructedAmount", p.InstructedAmount, true, "")
+	v.maxLength(path.key(".Reference"), p.Reference, max35Text)
+	v.amount(path.key(".InstructedAmount"), p.InstructedAmount, true, "")
 	if c := p.CreditorAccount; c != nil {
-		v.maxLength(path+".CreditorAccount.Name", c.Name, max350Text)
+		v.maxLength(path.key(".CreditorAccount.Name"), c.Name, max350Text)
 	}
 }
 

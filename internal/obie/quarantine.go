@@ -46,7 +46,7 @@ func (d Decoder) DecodeEnvelopeQuarantine(source string, data []byte) (*Payload,
 // its own. A valid record is appended to p. A record whose problems are all
 // ErrNegativeDebit is returned with ok set, and p is left unchanged. The
 // problems of an invalid record, of any kind, are copied to list.
-func addOrQuarantine(v *validator, list *ErrorList, p *Payload, name, path string, raw json.RawMessage) (q QuarantinedRecord, ok bool) {
+func addOrQuarantine(v *validator, list *ErrorList, p *Payload, name string, path jsonPath, raw json.RawMessage) (q QuarantinedRecord, ok bool) {
 	scratch := &ErrorList{}
 	outer := v.reporter
 	v.reporter = reporter{list: scratch, source: outer.source, line: outer.line}
@@ -71,5 +71,5 @@ func addOrQuarantine(v *validator, list *ErrorList, p *Payload, name, path strin
 			return QuarantinedRecord{}, false
 		}
 	}
-	return QuarantinedRecord{Resource: name, Path: path, Errors: scratch.Errors, Record: raw}, true
+	return QuarantinedRecord{Resource: name, Path: path.String(), Errors: scratch.Errors, Record: raw}, true
 }

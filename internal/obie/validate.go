@@ -37,7 +37,7 @@ type validator struct {
 }
 
 // required reports a missing required field and returns whether it is set.
-func (v *validator) required(path, value string) bool {
+func (v *validator) required(path jsonPath, value string) bool {
 	if value == "" {
 		v.add(path, "missing required field")
 		return false
@@ -45,20 +45,20 @@ func (v *validator) required(path, value string) bool {
 	return true
 }
 
-func (v *validator) maxLength(path, value string, limit int) {
+func (v *validator) maxLength(path jsonPath, value string, limit int) {
 	if n := utf8.RuneCountInString(value); n > limit {
 		v.add(path, "too long: %d characters, the maximum is %d", n, limit)
 	}
 }
 
 // code checks an optional field against a closed code list.
-func (v *validator) code(path, value string, codes []string) {
+func (v *validator) code(path jsonPath, value string, codes []string) {
 	if value != "" && !isCode(codes, value) {
 		v.add(path, "invalid value %s: want one of %s", quote(value), strings.Join(codes, ", "))
 	}
 }
 
-func (v *validator) dateTime(path, value string) {
+func (v *validator) dateTime(path jsonPath, value string) {
 	if value == "" {
 		return
 	}
@@ -71,7 +71,7 @@ func (v *validator) dateTime(path, value string) {
 // ^\d{1,13}$|^\d{1,13}\.\d{1,5}$: no sign (CreditDebitIndicator carries it),
 // no exponent, no thousands separator or decimal comma. indicator is the
 // CreditDebitIndicator beside the amount, or "" where the schema has none.
-func (v *validator) amount(path string, a *Amount, required bool, indicator string) {
+func (v *validator) amount(path jsonPath, a *Amount, required bool, indicator string) {
 	if a == nil {
 		if required {
 			v.add(path, "missing required field")
@@ -79,7 +79,7 @@ func (v *validator) amount(path string, a *Amount, required bool, indicator stri
 		return
 	}
 	amountOK := false
-	if v.required(path+".Amount", a.Amount) {
+	if v.required(path.key(".Amount"), a.Amount) {
 		if _, err := insights.ParseAmount(a.Amount); err != nil {
 			// A negative amount is rejected, never read as the opposite
 			// direction: a bank that signs its amounts may also have set
@@ -93,29 +93,29 @@ func (v *validator) amount(path string, a *Amount, required bool, indicator stri
 			if strings.HasPrefix(a.Amount, "-") && indicator == Debit {
 				cause = ErrNegativeDebit
 			}
-			v.addCause(path+".Amount", cause, "invalid amount %s: %s", quote(a.Amount), reason)
+			v.addCause(path.key(".Amount"), cause, "invalid amount %s: %s", quote(a.Amount), reason)
 		} else {
 			amountOK = true
 		}
 	}
 	currencyOK := false
-	if v.required(path+".Currency", a.Currency) {
+	if v.required(path.key(".Currency"), a.Currency) {
 		currencyOK = currencyPattern.MatchString(a.Currency)
 		if !currencyOK {
-			v.add(path+".Currency", "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
+			v.add(path.key(".Currency"), "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
 		}
 	}
 	if amountOK && currencyOK {
-		v.minorUnits(path+".Amount", a.Amount, a.Currency)
+		v.minorUnits(path.key(".Amount"), a.Amount, a.Currency)
 	}
-	v.code(path+".SubType", a.SubType, amountSubTypes)
+	v.code(path.key(".SubType"), a.SubType, amountSubTypes)
 }
 
 // minorUnits rejects an amount with more significant decimals than ISO 4217
 // gives its currency, such as GBP "1.234": the OBIE pattern allows five
 // decimals for any currency, but no account can hold a fraction of a penny.
 // Trailing zeros are not significant, so GBP "12.500" is accepted.
-func (v *validator) minorUnits(path, amount, currency string) {
+func (v *validator) minorUnits(path jsonPath, amount, currency string) {
 	_, frac, _ := strings.Cut(amount, ".")
 	frac = strings.TrimRight(frac, "0")
 	if limit := insights.MinorUnits(currency); len(frac) > limit {
@@ -123,13 +123,13 @@ func (v *validator) minorUnits(path, amount, currency string) {
 	}
 }
 
-func (v *validator) creditDebit(path, value string) {
+func (v *validator) creditDebit(path jsonPath, value string) {
 	if v.required(path, value) {
 		v.code(path, value, creditDebitCodes)
 	}
 }
 
-func (v *validator) balanceType(path, value string) {
+func (v *validator) balanceType(path jsonPath, value string) {
 	if !v.required(path, value) {
 		return
 	}
@@ -138,105 +138,105 @@ func (v *validator) balanceType(path, value string) {
 	}
 }
 
-func (v *validator) account(path string, a *Account) {
-	if v.required(path+".AccountId", a.AccountID) {
-		v.maxLength(path+".AccountId", a.AccountID, max40Text)
+func (v *validator) account(path jsonPath, a *Account) {
+	if v.required(path.key(".AccountId"), a.AccountID) {
+		v.maxLength(path.key(".AccountId"), a.AccountID, max40Text)
 	}
-	if v.required(path+".Currency", a.Currency) && !currencyPattern.MatchString(a.Currency) {
-		v.add(path+".Currency", "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
+	if v.required(path.key(".Currency"), a.Currency) && !currencyPattern.MatchString(a.Currency) {
+		v.add(path.key(".Currency"), "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
 	}
-	v.code(path+".Status", a.Status, accountStatuses)
-	v.code(path+".AccountType", a.AccountType, accountTypes)
-	v.code(path+".AccountCategory", a.AccountCategory, accountTypes)
+	v.code(path.key(".Status"), a.Status, accountStatuses)
+	v.code(path.key(".AccountType"), a.AccountType, accountTypes)
+	v.code(path.key(".AccountCategory"), a.AccountCategory, accountTypes)
 	// AccountSubType and AccountTypeCode are stored as sent, unchecked:
 	// ASPSPs use values outside the enum (the Ozone model bank sends
 	// "Other"), and nothing derived depends on them.
-	v.maxLength(path+".Nickname", a.Nickname, max70Text)
+	v.maxLength(path.key(".Nickname"), a.Nickname, max70Text)
 }
 
-func (v *validator) balance(path string, b *Balance) {
-	if v.required(path+".AccountId", b.AccountID) {
-		v.maxLength(path+".AccountId", b.AccountID, max40Text)
+func (v *validator) balance(path jsonPath, b *Balance) {
+	if v.required(path.key(".AccountId"), b.AccountID) {
+		v.maxLength(path.key(".AccountId"), b.AccountID, max40Text)
 	}
-	v.amount(path+".Amount", b.Amount, true, b.CreditDebitIndicator)
-	v.creditDebit(path+".CreditDebitIndicator", b.CreditDebitIndicator)
-	v.balanceType(path+".Type", b.Type)
-	if v.required(path+".DateTime", b.DateTime) {
-		v.dateTime(path+".DateTime", b.DateTime)
+	v.amount(path.key(".Amount"), b.Amount, true, b.CreditDebitIndicator)
+	v.creditDebit(path.key(".CreditDebitIndicator"), b.CreditDebitIndicator)
+	v.balanceType(path.key(".Type"), b.Type)
+	if v.required(path.key(".DateTime"), b.DateTime) {
+		v.dateTime(path.key(".DateTime"), b.DateTime)
 	}
 	for i := range b.CreditLine {
 		line := &b.CreditLine[i]
-		linePath := fmt.Sprintf("%s.CreditLine[%d]", path, i)
+		linePath := path.elem(".CreditLine", i)
 		if line.Included == nil {
-			v.add(linePath+".Included", "missing required field")
+			v.add(linePath.key(".Included"), "missing required field")
 		}
-		v.code(linePath+".Type", line.Type, creditLineTypes)
-		v.amount(linePath+".Amount", line.Amount, false, "")
+		v.code(linePath.key(".Type"), line.Type, creditLineTypes)
+		v.amount(linePath.key(".Amount"), line.Amount, false, "")
 	}
 }
 
-func (v *validator) transaction(path string, t *Transaction) {
-	if v.required(path+".AccountId", t.AccountID) {
-		v.maxLength(path+".AccountId", t.AccountID, max40Text)
+func (v *validator) transaction(path jsonPath, t *Transaction) {
+	if v.required(path.key(".AccountId"), t.AccountID) {
+		v.maxLength(path.key(".AccountId"), t.AccountID, max40Text)
 	}
-	v.maxLength(path+".TransactionId", t.TransactionID, max210Text)
-	v.creditDebit(path+".CreditDebitIndicator", t.CreditDebitIndicator)
-	if v.required(path+".Status", t.Status) {
+	v.maxLength(path.key(".TransactionId"), t.TransactionID, max210Text)
+	v.creditDebit(path.key(".CreditDebitIndicator"), t.CreditDebitIndicator)
+	if v.required(path.key(".Status"), t.Status) {
 		if _, ok := TransactionStatus(t.Status); !ok {
-			v.add(path+".Status", "invalid value %s: want Booked, Pending, Rejected (v3.1) or BOOK, PDNG, RJCT, FUTR, INFO (v4.0)", quote(t.Status))
+			v.add(path.key(".Status"), "invalid value %s: want Booked, Pending, Rejected (v3.1) or BOOK, PDNG, RJCT, FUTR, INFO (v4.0)", quote(t.Status))
 		}
 	}
-	v.code(path+".TransactionMutability", t.TransactionMutability, mutabilities)
-	if v.required(path+".BookingDateTime", t.BookingDateTime) {
-		v.dateTime(path+".BookingDateTime", t.BookingDateTime)
+	v.code(path.key(".TransactionMutability"), t.TransactionMutability, mutabilities)
+	if v.required(path.key(".BookingDateTime"), t.BookingDateTime) {
+		v.dateTime(path.key(".BookingDateTime"), t.BookingDateTime)
 	}
-	v.dateTime(path+".ValueDateTime", t.ValueDateTime)
-	v.amount(path+".Amount", t.Amount, true, t.CreditDebitIndicator)
-	v.maxLength(path+".TransactionInformation", t.TransactionInformation, max500Text)
+	v.dateTime(path.key(".ValueDateTime"), t.ValueDateTime)
+	v.amount(path.key(".Amount"), t.Amount, true, t.CreditDebitIndicator)
+	v.maxLength(path.key(".TransactionInformation"), t.TransactionInformation, max500Text)
 
 	// If BankTransactionCode is present, the schema requires both levels.
 	if c := t.BankTransactionCode; c != nil {
-		v.required(path+".BankTransactionCode.Code", c.Code)
-		v.required(path+".BankTransactionCode.SubCode", c.SubCode)
+		v.required(path.key(".BankTransactionCode.Code"), c.Code)
+		v.required(path.key(".BankTransactionCode.SubCode"), c.SubCode)
 	}
 	if c := t.ProprietaryBankTransactionCode; c != nil {
-		if v.required(path+".ProprietaryBankTransactionCode.Code", c.Code) {
-			v.maxLength(path+".ProprietaryBankTransactionCode.Code", c.Code, max35Text)
+		if v.required(path.key(".ProprietaryBankTransactionCode.Code"), c.Code) {
+			v.maxLength(path.key(".ProprietaryBankTransactionCode.Code"), c.Code, max35Text)
 		}
 	}
 	if b := t.Balance; b != nil {
-		v.amount(path+".Balance.Amount", b.Amount, true, b.CreditDebitIndicator)
-		v.creditDebit(path+".Balance.CreditDebitIndicator", b.CreditDebitIndicator)
-		v.balanceType(path+".Balance.Type", b.Type)
+		v.amount(path.key(".Balance.Amount"), b.Amount, true, b.CreditDebitIndicator)
+		v.creditDebit(path.key(".Balance.CreditDebitIndicator"), b.CreditDebitIndicator)
+		v.balanceType(path.key(".Balance.Type"), b.Type)
 	}
 	// MerchantCategoryCode is Min3Max4Text (an ISO 18245 code).
 	if m := t.MerchantDetails; m != nil && m.MerchantCategoryCode != "" {
 		if n := utf8.RuneCountInString(m.MerchantCategoryCode); n < 3 || n > 4 {
-			v.add(path+".MerchantDetails.MerchantCategoryCode", "invalid merchant category code %s: want 3 or 4 characters", quote(m.MerchantCategoryCode))
+			v.add(path.key(".MerchantDetails.MerchantCategoryCode"), "invalid merchant category code %s: want 3 or 4 characters", quote(m.MerchantCategoryCode))
 		}
 	}
 }
 
-func (v *validator) party(path string, p *Party) {
-	if v.required(path+".PartyId", p.PartyID) {
-		v.maxLength(path+".PartyId", p.PartyID, max40Text)
+func (v *validator) party(path jsonPath, p *Party) {
+	if v.required(path.key(".PartyId"), p.PartyID) {
+		v.maxLength(path.key(".PartyId"), p.PartyID, max40Text)
 	}
-	v.code(path+".PartyType", p.PartyType, partyTypes)
-	v.maxLength(path+".Name", p.Name, max350Text)
-	v.maxLength(path+".FullLegalName", p.FullLegalName, max350Text)
+	v.code(path.key(".PartyType"), p.PartyType, partyTypes)
+	v.maxLength(path.key(".Name"), p.Name, max350Text)
+	v.maxLength(path.key(".FullLegalName"), p.FullLegalName, max350Text)
 
 	// The reason never quotes a birth date: it is personal data.
 	if p.BirthDate != "" {
 		if _, err := ParseBirthDate(p.BirthDate, v.today); err != nil {
-			v.add(path+".BirthDate", "%v", err)
+			v.add(path.key(".BirthDate"), "%v", err)
 		}
 	}
 	for i := range p.Address {
 		a := &p.Address[i]
-		addrPath := fmt.Sprintf("%s.Address[%d]", path, i)
-		v.code(addrPath+".AddressType", a.AddressType, addressTypes)
+		addrPath := path.elem(".Address", i)
+		v.code(addrPath.key(".AddressType"), a.AddressType, addressTypes)
 		if a.Country != "" && !countryPattern.MatchString(a.Country) {
-			v.add(addrPath+".Country", "invalid country %s: want two capital letters (ISO 3166-1 alpha-2)", quote(a.Country))
+			v.add(addrPath.key(".Country"), "invalid country %s: want two capital letters (ISO 3166-1 alpha-2)", quote(a.Country))
 		}
 	}
 }

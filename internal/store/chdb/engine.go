@@ -8,6 +8,7 @@
 package chdb
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -262,8 +263,8 @@ func (e *Engine) Query(ctx context.Context, query string, params ...store.Param)
 }
 
 // InsertArrow streams rec to table as one ArrowStream insert. For the
-// tables ingest writes, chDB parsed ArrowStream with less CPU than
-// RowBinary; BenchmarkInsertFormat compares the two.
+// staging tables chDB parsed ArrowStream with less CPU than RowBinary, and
+// Native did not beat it clearly. BenchmarkInsertFormat compares the three.
 func (e *Engine) InsertArrow(ctx context.Context, table string, rec arrow.RecordBatch) error {
 	if !identifier.MatchString(table) {
 		return fmt.Errorf("invalid table name %q", table)
@@ -271,26 +272,43 @@ func (e *Engine) InsertArrow(ctx context.Context, table string, rec arrow.Record
 	if rec.NumRows() == 0 {
 		return nil
 	}
-
-	buf := getArrowBuffer()
-	defer putArrowBuffer(buf)
-	w := ipc.NewWriter(buf, ipc.WithSchema(rec.Schema()))
-	if err := w.Write(rec); err != nil {
-		return fmt.Errorf("encode %s rows as Arrow: %w", table, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("encode %s rows as Arrow: %w", table, err)
+	query, err := insertQuery(table, rec.Schema())
+	if err != nil {
+		return err
 	}
 
-	cols := make([]string, rec.NumCols())
-	for i, f := range rec.Schema().Fields() {
+	buf := getInsertBuffer()
+	defer func() { putInsertBuffer(buf) }()
+	if buf, err = appendArrowStream(buf, rec); err != nil {
+		return fmt.Errorf("encode %s rows as Arrow: %w", table, err)
+	}
+	return e.streamInsert(ctx, query, "ArrowStream", buf)
+}
+
+// appendArrowStream appends rec to dst as an Arrow IPC stream.
+func appendArrowStream(dst []byte, rec arrow.RecordBatch) ([]byte, error) {
+	w := bytes.NewBuffer(dst)
+	ipcWriter := ipc.NewWriter(w, ipc.WithSchema(rec.Schema()))
+	if err := ipcWriter.Write(rec); err != nil {
+		return dst, err
+	}
+	if err := ipcWriter.Close(); err != nil {
+		return dst, err
+	}
+	return w.Bytes(), nil
+}
+
+// insertQuery returns the INSERT statement of the columns of schema into
+// table.
+func insertQuery(table string, schema *arrow.Schema) (string, error) {
+	cols := make([]string, schema.NumFields())
+	for i, f := range schema.Fields() {
 		if !identifier.MatchString(f.Name) {
-			return fmt.Errorf("invalid column name %q", f.Name)
+			return "", fmt.Errorf("invalid column name %q", f.Name)
 		}
 		cols[i] = f.Name
 	}
-	query := fmt.Sprintf("INSERT INTO %s (%s)", table, strings.Join(cols, ", "))
-	return e.streamInsert(ctx, query, "ArrowStream", buf.Bytes())
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ")", nil
 }
 
 func (e *Engine) streamInsert(ctx context.Context, query, format string, data []byte) error {

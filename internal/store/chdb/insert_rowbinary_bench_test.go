@@ -266,15 +266,3 @@ func writerOf(col arrow.Array, typ string, nullable bool) (columnWriter, bool) {
 	}
 	return nil, false
 }
-
-// insertQuery returns the INSERT statement of rec's columns into table.
-func insertQuery(table string, schema *arrow.Schema) (string, error) {
-	cols := make([]string, schema.NumFields())
-	for i, f := range schema.Fields() {
-		if !identifier.MatchString(f.Name) {
-			return "", fmt.Errorf("invalid column name %q", f.Name)
-		}
-		cols[i] = f.Name
-	}
-	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ")", nil
-}
