@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -272,10 +273,10 @@ func (p *Payload) add(v *validator, name string, path jsonPath, raw json.RawMess
 			p.Transactions = append(p.Transactions, rec)
 		}
 	case ResourceParty:
-		var rec Party
-		if decodeRecord(v.reporter, path, raw, &rec) {
-			v.party(path, &rec)
-			p.Parties = append(p.Parties, rec)
+		var rec partyRecord
+		if decodeRecord(v.reporter, path, raw, &rec) && decodeAddresses(v.reporter, &path, &rec) {
+			v.party(path, &rec.Party)
+			p.Parties = append(p.Parties, rec.Party)
 		}
 	}
 }
@@ -313,8 +314,88 @@ func decodeRecord(r reporter, path jsonPath, raw json.RawMessage, rec any) bool 
 		r.add(path, "want an object, got %s", jsonKind(typeErr.Value))
 		return false
 	}
-	r.add(path.key("."+typeErr.Field), "want %s, got %s", goKind(typeErr.Type), jsonKind(typeErr.Value))
+	r.add(path.key(fieldPath(typeErr.Field)), "want %s, got %s", goKind(typeErr.Type), jsonKind(typeErr.Value))
 	return false
+}
+
+// fieldPath turns an UnmarshalTypeError's Field into the JSON path steps
+// after the record. encoding/json before Go 1.27 writes "CreditLine.Amount"
+// without array indexes; from Go 1.27 on it writes "CreditLine.0.Amount",
+// which becomes ".CreditLine[0].Amount".
+func fieldPath(field string) string {
+	var b strings.Builder
+	for step := range strings.SplitSeq(field, ".") {
+		if _, err := strconv.Atoi(step); err == nil {
+			b.WriteString("[" + step + "]")
+			continue
+		}
+		b.WriteString("." + step)
+	}
+	return b.String()
+}
+
+// partyRecord is a Party as the decoder reads it: its Address member,
+// which shadows Party.Address, stays raw for decodeAddresses.
+type partyRecord struct {
+	Party
+	Address json.RawMessage `json:"Address"`
+}
+
+// decodeAddresses decodes a party's Address: an array of addresses or a
+// single address object. It runs after the record is decoded, and not as
+// OneOrMany's UnmarshalJSON method, because encoding/json from Go 1.27 on
+// drops the field path of an error that such a method returns.
+func decodeAddresses(r reporter, party *jsonPath, p *partyRecord) bool {
+	raw := bytes.TrimSpace(p.Address)
+	if len(raw) == 0 || isNull(raw) {
+		return true
+	}
+	path := party.key(".Address")
+	switch raw[0] {
+	case '{':
+		var one PostalAddress
+		if !decodeRecord(r, path, raw, &one) {
+			return false
+		}
+		p.Party.Address = OneOrMany[PostalAddress]{one}
+		return true
+	case '[':
+	default:
+		r.add(path, "want array, got %s", rawKind(raw))
+		return false
+	}
+
+	var items []json.RawMessage
+	if err := unmarshal(raw, &items); err != nil {
+		r.add(path, "cannot decode: %v", err)
+		return false
+	}
+	list := make(OneOrMany[PostalAddress], len(items))
+	for i, item := range items {
+		if !decodeRecord(r, party.elem(".Address", i), item, &list[i]) {
+			return false
+		}
+	}
+	p.Party.Address = list
+	return true
+}
+
+// rawKind names the JSON type of a well-formed JSON value.
+func rawKind(raw []byte) string {
+	switch raw[0] {
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	default:
+		return "number"
+	}
 }
 
 // jsonKind returns the JSON type named at the start of an

@@ -304,6 +304,9 @@ func TestDecode_balanceAccountPartyRules(t *testing.T) {
 		{"address bad country", "Party", map[string]any{"PartyId": "P1", "Address": map[string]any{"Country": "GBR"}}, "$.Data.Party[0].Address[0].Country", `invalid country "GBR"`},
 		{"address bad type", "Party", map[string]any{"PartyId": "P1", "Address": []any{map[string]any{"AddressType": "Home"}}}, "$.Data.Party[0].Address[0].AddressType", `invalid value "Home"`},
 		{"address wrong type", "Party", map[string]any{"PartyId": "P1", "Address": "1 High St"}, "$.Data.Party[0].Address", "want array, got string"},
+		{"address element wrong type", "Party", map[string]any{"PartyId": "P1", "Address": []any{"1 High St"}}, "$.Data.Party[0].Address[0]", "want an object, got string"},
+		{"address member wrong type", "Party", map[string]any{"PartyId": "P1", "Address": []any{map[string]any{"Country": "GB"}, map[string]any{"Country": 5}}}, "$.Data.Party[0].Address[1].Country", "want string, got number"},
+		{"single address member wrong type", "Party", map[string]any{"PartyId": "P1", "Address": map[string]any{"AddressLine": "1 High St"}}, "$.Data.Party[0].Address.AddressLine", "want array, got string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -528,4 +531,18 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFieldPath(t *testing.T) {
+	tests := []struct{ field, want string }{
+		{"Amount", ".Amount"},
+		{"Amount.Currency", ".Amount.Currency"},
+		{"CreditLine.0.Amount", ".CreditLine[0].Amount"},
+		{"Address.12", ".Address[12]"},
+	}
+	for _, tt := range tests {
+		if got := fieldPath(tt.field); got != tt.want {
+			t.Errorf("fieldPath(%q) = %q, want %q", tt.field, got, tt.want)
+		}
+	}
 }
