@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -59,18 +60,33 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 		return fail(err)
 	}
 	inserted := 0
-	for _, move := range []func(context.Context) (int, error){
-		ld.moveFunc(accountsTable.name, accountsTable.columns(), accountsTable.identity, ""),
-		ld.moveFunc(partiesTable.name, partiesTable.columns(), partiesTable.identity, ""),
-		ld.moveFunc(balancesTable.name, balancesTable.columns(), balancesTable.identity, ""),
-		ld.moveFunc(transactionsTable.name, transactionsTable.columns(), transactionsTable.identity, transactionsRange),
+	for _, m := range []move{
+		{accountsTable.name, accountsTable.columns(), accountsTable.identity, noRange},
+		{partiesTable.name, partiesTable.columns(), partiesTable.identity, noRange},
+		{balancesTable.name, balancesTable.columns(), balancesTable.identity, noRange},
 	} {
-		n, err := move(ctx)
+		n, err := ld.moveRows(ctx, m, []keyRange{{}})
 		if err != nil {
 			return fail(err)
 		}
 		inserted += n
 	}
+	slices, err := ld.transactionSlices(ctx, ld.sliceRows)
+	if err != nil {
+		return fail(err)
+	}
+	if len(slices) > 1 {
+		// The Arrow buffers of staging are garbage by now, but the Go heap
+		// keeps their pages (about 200 MiB at 10M rows) until later
+		// collections. A load large enough for several slices hands them
+		// back to the operating system before chDB's move needs memory.
+		debug.FreeOSMemory()
+	}
+	n, err := ld.moveRows(ctx, move{transactionsTable.name, transactionsTable.columns(), transactionsTable.identity, transactionsRange}, slices)
+	if err != nil {
+		return fail(err)
+	}
+	inserted += n
 	res.Unchanged = res.Accounts + res.Balances + res.Parties + res.Transactions - inserted
 	l.logger().Debug("rows moved", "load_id", ld.id, "inserted", inserted)
 
@@ -102,38 +118,62 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 	return res, nil
 }
 
-// transactionsRange narrows the stored rows that the dedupe of transactions
-// compares with to the accounts and booking-time range of the load. A row
-// with the same content has the same account and booking time, so the
-// narrowing changes no result, and ClickHouse builds its set from the
-// load's range instead of all of the customer's history.
-const transactionsRange = `
-      AND account_id IN (SELECT account_id FROM transactions_staging WHERE load_id = {load:String})
-      AND booking_time BETWEEN
-          (SELECT min(booking_time) FROM transactions_staging WHERE load_id = {load:String})
-          AND (SELECT max(booking_time) FROM transactions_staging WHERE load_id = {load:String})`
+// move describes the copy of one table's staged rows into it.
+type move struct {
+	table    string
+	columns  string
+	identity []string
+	// storedRange returns conditions, each starting with AND, that narrow
+	// the stored rows the dedupe compares with. slice holds the conditions
+	// of the key range being moved, or is empty.
+	storedRange func(slice string) string
+}
 
-// moveSettings bound the memory of a move. The staged rows are read in the
-// order of the staging table's sorting key, which starts with the
-// identity, so ClickHouse sorts only the rows of one identity by seq at a
-// time (optimize_read_in_order). Blocks of at most 100,000 rows are
-// written as parts, so ClickHouse does not gather and sort about a
-// million rows, several hundred MiB, per part (min_insert_block_size_rows
-// defaults to 1,048,449).
+// noRange compares with all of the customer's stored rows of a table.
+func noRange(string) string { return "" }
+
+// transactionsRange narrows the stored rows that the dedupe of transactions
+// compares with to the key range being moved and to the accounts and
+// booking-time range of the load's staged rows in that key range. A row
+// with the same identity and content has the same account, key and booking
+// time, so the narrowing changes no result, and ClickHouse builds its set
+// from that range instead of all of the customer's history.
+func transactionsRange(slice string) string {
+	staged := "FROM transactions_staging WHERE load_id = {load:String}" + slice
+	return `
+      AND account_id IN (SELECT account_id ` + staged + `)
+      AND booking_time BETWEEN (SELECT min(booking_time) ` + staged + `)
+          AND (SELECT max(booking_time) ` + staged + `)` + slice
+}
+
+// moveSettings bound the memory of one move statement. The staged rows are
+// read in the order of the staging table's sorting key, which starts with
+// the identity, so ClickHouse sorts only the rows of one identity by seq at
+// a time (optimize_read_in_order). Every staged part is read at once, in
+// blocks of max_block_size rows and with a read buffer of
+// max_read_buffer_size (128 KiB instead of 1 MiB) per column and part, and
+// the rows are written as parts of min_insert_block_size_rows.
 //
-// The move reads every staged part at once, each column of each part with
-// a read buffer of its own, so max_read_buffer_size keeps those at 128 KiB
-// instead of 1 MiB. With background merges turned off on staging (200 parts
-// at 10M rows) that took the 10M peak from 4.6 to 4.2 GiB, but with merges
-// (about ten parts left when the commit starts) the peak was 3.3 GiB and the
-// move 3 to 4.5 times as fast (at a lower load), so staging is still merged.
+// Measured on chDB 26.7.3, one statement that moved 500,000 staged rows of
+// the benchmark feed peaked (peak_memory_usage) at 458 MiB with read blocks
+// of 65,409 rows (the default) and parts of 100,000 rows (the default is
+// 1,048,449). Parts of 20,000 rows took it to 286 MiB, and read blocks of
+// 8,192 rows as well to 164 MiB (116 MiB for 250,000 rows). The smaller parts and blocks cost about
+// 0.8 µs of CPU per row more, counted until the merges of the new parts
+// ended.
+//
+// Staging is merged in the background, so about ten parts are left when
+// the commit starts. With those merges turned off (200 parts at 10M rows),
+// the move in one statement, as it was then, peaked about 1 GiB higher and
+// took 3 to 4.5 times as long.
 const moveSettings = `
-SETTINGS optimize_read_in_order = 1, max_threads = 2,
-         min_insert_block_size_rows = 100000, min_insert_block_size_bytes = 67108864,
+SETTINGS optimize_read_in_order = 1, max_threads = 2, max_block_size = 8192,
+         min_insert_block_size_rows = 20000, min_insert_block_size_bytes = 67108864,
          max_read_buffer_size = 131072`
 
-// moveFunc returns the step that copies the staged rows of one table into
-// it and returns how many it inserted.
+// moveRows copies the staged rows of one table into it, one
+// INSERT ... SELECT per key range of slices, and returns how many rows it
+// inserted.
 //
 // Of several staged rows with one identity the last in input order (the
 // highest seq) is kept, and it is left out when the stored row of that
@@ -142,47 +182,59 @@ SETTINGS optimize_read_in_order = 1, max_threads = 2,
 // vanished is not made current again by a resend of its old content. The
 // comparison runs inside ClickHouse: no stored key is read into Go.
 //
-// When the customer has no stored row in the range that storedFilter
-// selects, which is the case for a first load, nothing can match, and the
-// rows are copied without building the set of stored rows.
-func (ld *Load) moveFunc(tableName, columns string, identity []string, storedFilter string) func(context.Context) (int, error) {
-	ident := strings.Join(identity, ", ")
+// When the customer has no stored row in the range that m.storedRange
+// selects for the whole load, which is the case for a first load, nothing
+// can match, and the rows are copied without building the set of stored
+// rows. A process killed between two ranges leaves rows that the rerun
+// recognises by content hash, as it does between two tables.
+func (ld *Load) moveRows(ctx context.Context, m move, slices []keyRange) (int, error) {
+	params := []store.Param{store.P("load", ld.id), store.P("customer", ld.customerID)}
+	ld.loader.logger().Debug("moving staged rows", "table", m.table, "load_id", ld.id, "slices", len(slices))
+	stored, err := ld.loader.count(ctx, "SELECT count() FROM "+m.table+
+		" WHERE customer_id = {customer:String}"+m.storedRange(""), params...)
+	if err != nil {
+		return 0, fmt.Errorf("count stored rows of %s: %w", m.table, err)
+	}
+
+	for i, r := range slices {
+		slice, sliceParams := r.filter()
+		query := moveQuery(m, slice, stored > 0)
+		if err := ld.loader.Engine.Exec(ctx, query, append(sliceParams, params...)...); err != nil {
+			return 0, fmt.Errorf("move staged rows into %s (slice %d of %d): %w", m.table, i+1, len(slices), err)
+		}
+		if len(slices) > 1 {
+			ld.loader.logger().Debug("slice moved", "table", m.table, "load_id", ld.id, "slice", i+1, "slices", len(slices))
+		}
+	}
+
+	n, err := ld.loader.count(ctx, "SELECT count() FROM "+m.table+
+		" WHERE customer_id = {customer:String} AND load_id = {load:String}", params...)
+	if err != nil {
+		return 0, fmt.Errorf("count rows moved into %s: %w", m.table, err)
+	}
+	return n, nil
+}
+
+// moveQuery returns the INSERT ... SELECT of moveRows for the staged rows
+// that the conditions in slice select, leaving out stored content when
+// dedupe is true.
+func moveQuery(m move, slice string, dedupe bool) string {
+	ident := strings.Join(m.identity, ", ")
 	latest := fmt.Sprintf(`SELECT %[2]s FROM %[1]s_staging
-    WHERE load_id = {load:String}
+    WHERE load_id = {load:String} AND customer_id = {customer:String}%[4]s
     ORDER BY customer_id, %[3]s, seq DESC
-    LIMIT 1 BY %[3]s`, tableName, columns, ident)
-	plain := fmt.Sprintf("INSERT INTO %[1]s (%[2]s)\n%[3]s%[4]s", tableName, columns, latest, moveSettings)
-	deduped := fmt.Sprintf(`INSERT INTO %[1]s (%[2]s)
+    LIMIT 1 BY %[3]s`, m.table, m.columns, ident, slice)
+	if !dedupe {
+		return fmt.Sprintf("INSERT INTO %[1]s (%[2]s)\n%[3]s%[4]s", m.table, m.columns, latest, moveSettings)
+	}
+	return fmt.Sprintf(`INSERT INTO %[1]s (%[2]s)
 SELECT %[2]s FROM (
     %[3]s
 )
 WHERE (%[4]s, content_hash) NOT IN (
     SELECT %[4]s, content_hash FROM %[1]s FINAL
     WHERE customer_id = {customer:String}%[5]s
-)%[6]s`, tableName, columns, latest, ident, storedFilter, moveSettings)
-	stored := "SELECT count() FROM " + tableName + " WHERE customer_id = {customer:String}" + storedFilter
-
-	return func(ctx context.Context) (int, error) {
-		params := []store.Param{store.P("load", ld.id), store.P("customer", ld.customerID)}
-		ld.loader.logger().Debug("moving staged rows", "table", tableName, "load_id", ld.id)
-		n, err := ld.loader.count(ctx, stored, params...)
-		if err != nil {
-			return 0, fmt.Errorf("count stored rows of %s: %w", tableName, err)
-		}
-		query := deduped
-		if n == 0 {
-			query = plain
-		}
-		if err := ld.loader.Engine.Exec(ctx, query, params...); err != nil {
-			return 0, fmt.Errorf("move staged rows into %s: %w", tableName, err)
-		}
-		n, err = ld.loader.count(ctx, "SELECT count() FROM "+tableName+
-			" WHERE customer_id = {customer:String} AND load_id = {load:String}", params...)
-		if err != nil {
-			return 0, fmt.Errorf("count rows moved into %s: %w", tableName, err)
-		}
-		return n, nil
-	}
+)%[6]s`, m.table, m.columns, latest, ident, m.storedRange(slice), moveSettings)
 }
 
 // archiveReplacedPending copies into transaction_history the stored

@@ -50,7 +50,14 @@ func runHelper(t *testing.T, bin string, args ...string) string {
 // before that.
 func killAt(t *testing.T, bin, dataDir, feed, marker string, nth int) {
 	t.Helper()
-	cmd := exec.Command(bin, "load", "-data", dataDir, "-batch", "5000", feed)
+	killCommandAt(t, exec.Command(bin, "load", "-data", dataDir, "-batch", "5000", feed), marker, nth)
+}
+
+// killCommandAt starts cmd and kills it with SIGKILL when its standard
+// error has printed the nth line containing marker. It fails the test when
+// cmd ends before that.
+func killCommandAt(t *testing.T, cmd *exec.Cmd, marker string, nth int) {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,10 @@ type Load struct {
 	records      Result // record counts, filled by Add
 	inserts      *inserter
 	finished     bool
+
+	// sliceRows is about the largest number of staged transactions that
+	// Commit moves with one statement; see transactionSlices.
+	sliceRows int
 }
 
 // Window is a booking-time range of one account that a pull read. Complete
@@ -96,6 +100,7 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 		parties:      newStager(partiesTable),
 		transactions: newStager(transactionsTable),
 		records:      Result{Source: source},
+		sliceRows:    defaultSliceRows,
 	}
 	ld.inserts = newInserter(ld)
 	return ld, nil

@@ -114,10 +114,16 @@ WHERE customer_id = {customer:String} AND account_id = {account:String}
 		query += "\n  AND booking_time <= fromUnixTimestamp64Milli({to:Int64}, 'UTC')"
 		params = append(params, store.P("to", strconv.FormatInt(w.To.UnixMilli(), 10)))
 	}
+	// The set of staged keys is narrowed to keys with a stored pending
+	// version, usually few, instead of every key the load staged for the
+	// account (millions in a large load).
 	query += `
   AND transaction_key NOT IN (
       SELECT transaction_key FROM transactions_staging
-      WHERE load_id = {load:String} AND account_id = {account:String})
+      WHERE load_id = {load:String} AND account_id = {account:String}
+        AND transaction_key IN (
+            SELECT transaction_key FROM transactions
+            WHERE customer_id = {customer:String} AND account_id = {account:String} AND status = 'pending'))
 ORDER BY booking_time, transaction_key`
 	return ld.readEntries(ctx, query, params...)
 }
