@@ -73,14 +73,13 @@ WHERE customer_id = {customer:String}
   AND currency = {currency:String}{current}
 ` + querySettings
 
-// anchorsQuery returns one row per stored booked balance day of a deposit
-// account (see endOfDay). A balance closes the UK day of its DateTime less
-// 1 ms, so a balance stamped at local midnight closes the day before. Of
-// several balances closing one day the latest counts. Credit cards, charge
-// cards, loans and mortgages get no anchor: their balances are debts by
-// nature, not an overdrawn account.
-const anchorsQuery = `SELECT account_id, toString(day), toString(argMax(amount, as_of))
-FROM (
+// anchorBalancesSQL selects the stored booked balances of the customer's
+// deposit accounts in the currency, each with the UK day it closes. A
+// balance closes the UK day of its DateTime less 1 ms, so a balance stamped
+// at local midnight closes the day before. Credit cards, charge cards,
+// loans and mortgages get no anchor: their balances are debts by nature,
+// not an overdrawn account.
+const anchorBalancesSQL = `
     SELECT account_id, amount, as_of,
         toDate32(toTimeZone(as_of - toIntervalMillisecond(1), '` + bankZone + `')) AS day
     FROM balances FINAL
@@ -91,7 +90,13 @@ FROM (
           SELECT account_id FROM accounts FINAL
           WHERE customer_id = {customer:String}
             AND account_sub_type IN ('CreditCard', 'ChargeCard', 'Loan', 'Mortgage'))
-)
+`
+
+// anchorsQuery returns one row per stored booked balance day of a deposit
+// account (see endOfDay and anchorBalancesSQL). Of several balances closing
+// one day the latest counts.
+const anchorsQuery = `SELECT account_id, toString(day), toString(argMax(amount, as_of))
+FROM (` + anchorBalancesSQL + `)
 GROUP BY account_id, day
 ` + querySettings
 
@@ -247,12 +252,9 @@ func (d *Deriver) anchors(ctx context.Context, customerID string) ([]anchor, err
 		if err := rows.Scan(&account, &day, &balance); err != nil {
 			return nil, fmt.Errorf("balances: row %d: %w", n, err)
 		}
-		a := anchor{account: account}
-		if a.day, err = insights.ParseDate(day); err != nil {
-			return nil, fmt.Errorf("balances: row %d: day: %w", n, err)
-		}
-		if a.balance, err = insights.ParseSignedAmount(balance); err != nil {
-			return nil, fmt.Errorf("balances: row %d: amount: %w", n, err)
+		a, err := parseAnchor(account, day, balance)
+		if err != nil {
+			return nil, fmt.Errorf("balances: row %d: %w", n, err)
 		}
 		anchors = append(anchors, a)
 	}
@@ -260,6 +262,19 @@ func (d *Deriver) anchors(ctx context.Context, customerID string) ([]anchor, err
 		return nil, fmt.Errorf("balances: %w", err)
 	}
 	return anchors, nil
+}
+
+// parseAnchor parses the text columns of an anchorsQuery row.
+func parseAnchor(account, day, balance string) (anchor, error) {
+	a := anchor{account: account}
+	var err error
+	if a.day, err = insights.ParseDate(day); err != nil {
+		return a, fmt.Errorf("day: %w", err)
+	}
+	if a.balance, err = insights.ParseSignedAmount(balance); err != nil {
+		return a, fmt.Errorf("amount: %w", err)
+	}
+	return a, nil
 }
 
 // dayRows sums entries into one dayFlows per account and UK booking day,

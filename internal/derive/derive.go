@@ -65,6 +65,9 @@ type Deriver struct {
 	Balances BalanceRefresher
 	// Logger receives warnings about stored data; nil means slog.Default().
 	Logger *slog.Logger
+
+	// setCache keeps the stored sets that refreshes read or wrote.
+	setCache setCache
 }
 
 // Derive computes each requested claim for the customer, in request order,

@@ -2,7 +2,6 @@ package derive
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/categorize"
@@ -44,17 +43,4 @@ func (d *Deriver) activeOrders(ctx context.Context, customerID string, today ins
 		d.logger().Debug("payment orders counted as commitments", "customer_id", customerID, "orders", len(out))
 	}
 	return out, nil
-}
-
-// commitmentsWithOrders returns the detected commitments with the
-// customer's active payment orders applied (see categorize.ApplyOrders).
-func (d *Deriver) commitmentsWithOrders(ctx context.Context, customerID string, detected []categorize.Commitment, today insights.Date) ([]categorize.Commitment, error) {
-	active, err := d.activeOrders(ctx, customerID, today)
-	if err != nil {
-		return nil, fmt.Errorf("read payment orders: %w", err)
-	}
-	if len(active) == 0 {
-		return detected, nil
-	}
-	return categorize.ApplyOrders(detected, active, customerID, today), nil
 }

@@ -2,7 +2,9 @@ package derive
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,49 +62,51 @@ func (d *Deriver) RefreshIncome(ctx context.Context, customerID string, now time
 // must not grow the tables. An empty set is not stored, so the newest
 // stored set stays readable.
 //
-// It reads the stored sets on one connection while it reads the
-// transactions and payment orders on another, and inserts each changed set.
+// It reads the transactions on one connection while it reads the stamps
+// of the stored sets, the payment orders and any stored set not cached on
+// another (see readStored), and inserts the changed sets at once.
 func (d *Deriver) RefreshInsights(ctx context.Context, customerID string, now time.Time) (Derived, error) {
-	derived, _, err := d.refresh(ctx, customerID, now, nil)
+	derived, _, _, err := d.refresh(ctx, customerID, now, false)
 	return derived, err
 }
 
-// refresh is RefreshInsights. When also is not nil, it runs also after the
-// stored sets on their connection, and refresh returns the affordability
-// day rows built from its read of the transactions (see bookedHistory).
-func (d *Deriver) refresh(ctx context.Context, customerID string, now time.Time, also func(context.Context) error) (Derived, []dayFlows, error) {
+// refresh is RefreshInsights. When anchors is true, it also reads the
+// balance anchors, and returns them with the affordability day rows built
+// from its read of the transactions (see bookedHistory).
+func (d *Deriver) refresh(ctx context.Context, customerID string, now time.Time, anchors bool) (Derived, []dayFlows, []anchor, error) {
 	if customerID == "" {
-		return Derived{}, nil, insights.Errorf(insights.ErrInvalid, "customer ID is empty")
+		return Derived{}, nil, nil, insights.Errorf(insights.ErrInvalid, "customer ID is empty")
 	}
 	state, err := d.stateColumn(ctx)
 	if err != nil {
-		return Derived{}, nil, fmt.Errorf("refresh insights: %w", err)
+		return Derived{}, nil, nil, fmt.Errorf("refresh insights: %w", err)
 	}
+	today := d.today(now)
 
-	// Step 1: read the newest stored sets, and run also, while the
-	// transactions are read and detected. Each query takes a free
-	// connection of the engine, so they run at once when it has two.
+	// Step 1: read the stored sets, the payment orders and, when anchors
+	// is true, the balances while the transactions are read and detected.
+	// Each query takes a free connection of the engine, so they run at
+	// once when it has two.
 	var (
-		stored             storedSets
-		storedErr, alsoErr error
-		wait               sync.WaitGroup
+		side      sideRows
+		stored    storedSets
+		active    []categorize.PaymentOrder
+		storedErr error
+		wait      sync.WaitGroup
 	)
-	wait.Go(func() {
-		stored, storedErr = d.storedSets(ctx, customerID, incomeTable, commitmentsTable)
-		if storedErr == nil && also != nil {
-			alsoErr = also(ctx)
-		}
-	})
-	derived, days, transactions, err := d.detect(ctx, customerID, state, now)
+	wait.Go(func() { side, stored, active, storedErr = d.readStored(ctx, customerID, today, anchors) })
+	derived, days, transactions, err := d.detect(ctx, customerID, state, today)
 	wait.Wait()
 	if err != nil {
-		return Derived{}, nil, fmt.Errorf("refresh insights: %w", err)
+		return Derived{}, nil, nil, fmt.Errorf("refresh insights: %w", err)
 	}
 	if storedErr != nil {
-		return Derived{}, nil, fmt.Errorf("refresh insights: %w", storedErr)
+		return Derived{}, nil, nil, fmt.Errorf("refresh insights: %w", storedErr)
 	}
-	if alsoErr != nil {
-		return Derived{}, nil, alsoErr
+	// Active direct debits and standing orders the banks list are known
+	// commitments.
+	if len(active) > 0 {
+		derived.Commitments = categorize.ApplyOrders(derived.Commitments, active, customerID, today)
 	}
 
 	// Step 2: compare with the newest stored sets.
@@ -111,7 +115,7 @@ func (d *Deriver) refresh(ctx context.Context, customerID string, now time.Time,
 	if !incomeChanged && !commitmentsChanged {
 		d.logger().Debug("insights unchanged", "customer_id", customerID,
 			"streams", len(derived.Income), "commitments", len(derived.Commitments))
-		return derived, days, nil
+		return derived, days, side.anchors, nil
 	}
 
 	// Step 3: store each changed set under one derived_at that no stored
@@ -122,40 +126,57 @@ func (d *Deriver) refresh(ctx context.Context, customerID string, now time.Time,
 			derivedAt = last.Add(time.Millisecond)
 		}
 	}
+	var changed []setRows
+	var tables []setTable
 	if incomeChanged {
-		if err := d.insertSet(ctx, incomeTable, customerID, derivedAt, streamRows(derived.Income)); err != nil {
-			return Derived{}, nil, fmt.Errorf("refresh insights: %w", err)
-		}
+		changed, tables = append(changed, setRows{rows: streamRows(derived.Income)}), append(tables, incomeTable)
 	}
 	if commitmentsChanged {
-		if err := d.insertSet(ctx, commitmentsTable, customerID, derivedAt, derived.Commitments); err != nil {
-			return Derived{}, nil, fmt.Errorf("refresh insights: %w", err)
-		}
+		changed, tables = append(changed, setRows{rows: derived.Commitments}), append(tables, commitmentsTable)
+	}
+	if err := d.insertSets(ctx, customerID, derivedAt, tables, changed); err != nil {
+		return Derived{}, nil, nil, fmt.Errorf("refresh insights: %w", err)
 	}
 
 	d.logger().Info("insights derived", "customer_id", customerID, "transactions", transactions,
 		"streams", len(derived.Income), "commitments", len(derived.Commitments),
 		"income_changed", incomeChanged, "commitments_changed", commitmentsChanged, "derived_at", derivedAt)
-	return derived, days, nil
+	return derived, days, side.anchors, nil
+}
+
+// insertSets inserts each of sets into the table of the same index under
+// derivedAt, at once, and records each set stored in d's setCache. An
+// empty set is not stored.
+func (d *Deriver) insertSets(ctx context.Context, customerID string, derivedAt time.Time, tables []setTable, sets []setRows) error {
+	errs := make([]error, len(sets))
+	var wait sync.WaitGroup
+	for i, t := range tables {
+		if len(sets[i].rows) == 0 {
+			continue
+		}
+		wait.Go(func() {
+			if errs[i] = d.insertSet(ctx, t, customerID, derivedAt, sets[i].rows); errs[i] == nil {
+				// A copy, because the caller gets the derived slices.
+				stored := setRows{rows: slices.Clone(sets[i].rows), derivedAt: derivedAt, stored: len(sets[i].rows)}
+				d.setCache.put(t, customerID, stored)
+			}
+		})
+	}
+	wait.Wait()
+	return errors.Join(errs...)
 }
 
 // detect reads the customer's booked history and detects income streams
-// and commitments on the customer's local date at now. It also returns the
+// and commitments on today, the customer's local date. It also returns the
 // history's affordability day rows and the number of transactions read.
-func (d *Deriver) detect(ctx context.Context, customerID, state string, now time.Time) (Derived, []dayFlows, int, error) {
+func (d *Deriver) detect(ctx context.Context, customerID, state string, today insights.Date) (Derived, []dayFlows, int, error) {
 	txs, days, err := d.bookedHistory(ctx, customerID, state)
 	if err != nil {
 		return Derived{}, nil, 0, fmt.Errorf("read transactions: %w", err)
 	}
-	today := d.today(now)
 	derived := Derived{
 		Income:      categorize.DetectIncomeDetailed(txs, today, d.calendar()),
 		Commitments: categorize.DetectCommitments(txs, today, d.calendar()),
-	}
-	// Active direct debits and standing orders the banks list are known
-	// commitments.
-	if derived.Commitments, err = d.commitmentsWithOrders(ctx, customerID, derived.Commitments, today); err != nil {
-		return Derived{}, nil, 0, err
 	}
 	return derived, days, len(txs), nil
 }

@@ -2,7 +2,6 @@ package derive
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/openbanking-insights/insights"
@@ -21,18 +20,10 @@ type Insights struct {
 // RefreshInsights does, and computes the affordability figures over 3, 6
 // and 12 months as Affordability does, at now. It reads the transactions
 // once for both: the detectors and the affordability sums take the same
-// rows. The balances are read on the connection that reads the stored
-// sets, while the transactions are read and detected on another.
+// rows. The balance anchors are read in the statement that reads the
+// stamps of the stored sets (see sideQuery).
 func (d *Deriver) RefreshAll(ctx context.Context, customerID string, now time.Time) (Insights, error) {
-	var anchors []anchor
-	readAnchors := func(ctx context.Context) error {
-		var err error
-		if anchors, err = d.anchors(ctx, customerID); err != nil {
-			return fmt.Errorf("refresh insights: %w", err)
-		}
-		return nil
-	}
-	derived, days, err := d.refresh(ctx, customerID, now, readAnchors)
+	derived, days, anchors, err := d.refresh(ctx, customerID, now, true)
 	if err != nil {
 		return Insights{}, err
 	}
