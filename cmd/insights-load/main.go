@@ -48,6 +48,7 @@ type config struct {
 	serverLog   string
 	stopErrors  float64
 	drain       time.Duration
+	serveFlags  string
 }
 
 func main() {
@@ -74,6 +75,8 @@ func main() {
 		"skip the remaining rising phases after one in which more than this share of flows failed; 0 runs them all")
 	flag.DurationVar(&cfg.drain, "drain", time.Minute,
 		"pause before the soak, so the service finishes requests that clients abandoned during the rising phases")
+	flag.StringVar(&cfg.serveFlags, "serve-flags", "",
+		"further flags of insights serve, separated by spaces, such as \"-max-in-flight 0\" to turn admission control off")
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -119,7 +122,7 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 		return fmt.Errorf("read the load client's API key: %w", err)
 	}
 
-	serverCfg := loadtest.ServerConfig{Binary: cfg.binary, DataDir: work, Library: cfg.library}
+	serverCfg := loadtest.ServerConfig{Binary: cfg.binary, DataDir: work, Library: cfg.library, Args: strings.Fields(cfg.serveFlags)}
 	if cfg.serverLog != "" {
 		f, err := os.OpenFile(cfg.serverLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 		if err != nil {
@@ -165,6 +168,9 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 
 	fmt.Printf("\n%d customers, %d transactions, %d signed-in sessions, %d CPUs, Go %s\n\n",
 		spec.Customers, spec.Transactions(), len(sessions), numCPU(), goVersion())
+	if cfg.serveFlags != "" {
+		fmt.Printf("insights serve flags: %s\n\n", cfg.serveFlags)
+	}
 	loadtest.WriteTable(os.Stdout, reports)
 	return ctx.Err()
 }

@@ -58,6 +58,9 @@ type serveConfig struct {
 	// Calendar moves pay dates off bank holidays; nil means England and
 	// Wales.
 	Calendar *calendar.Calendar
+	// Admission bounds the requests of decision and issuance work served
+	// at once.
+	Admission api.AdmissionLimits
 }
 
 func (c *serveConfig) register(fs *flag.FlagSet) {
@@ -74,6 +77,10 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 		"longest consent a lender may request for fetching fresh affordability results, at least 24h")
 	c.Feeds.register(fs)
 	c.Server.register(fs)
+	fs.IntVar(&c.Admission.MaxInFlight, "max-in-flight", 64,
+		"GraphQL requests and consent pages of a request served at once; beyond it a request waits up to -admission-wait and then gets 503 with Retry-After; 0 turns the bound off")
+	fs.DurationVar(&c.Admission.Wait, "admission-wait", api.DefaultAdmissionWait,
+		"how long a request beyond -max-in-flight waits for a free slot before it gets 503")
 	c.Platform.register(fs)
 	c.OIDC.register(fs)
 	fs.StringVar(&c.RefreshSchedule, "refresh-schedule", "0 3 * * *",
@@ -226,6 +233,15 @@ func (m *Main) Open(ctx context.Context) error {
 	// is set.
 	if m.Feeds != nil {
 		m.Deriver.Balances = derive.FeedsRefresher{Feeds: m.Feeds}
+		// A pull changes the customer's data, so the consent pages stop
+		// showing claim values derived before it.
+		afterPull := m.Feeds.AfterPull
+		m.Feeds.AfterPull = func(ctx context.Context, customerID string) {
+			if afterPull != nil {
+				afterPull(ctx, customerID)
+			}
+			m.Consent.ForgetClaims(customerID)
+		}
 	}
 	m.server = m.Config.Server.httpServer(handler)
 	m.closed = make(chan struct{})
@@ -309,7 +325,8 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 		m.handleBankCallback(w, r)
 	})
 	mux.Handle("/", apiHandler)
-	return m.Config.Server.wrap(mux, rateLimiter), nil
+	admission := api.NewAdmission(m.Config.Admission, m.Logger)
+	return m.Config.Server.wrap(admission.Middleware(mux), rateLimiter), nil
 }
 
 // health reports whether storage runs a trivial query.

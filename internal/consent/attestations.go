@@ -37,30 +37,6 @@ VALUES ({jti:String}, {id:String}, {client:String}, {customer:String}, {subject:
 	return nil
 }
 
-// attestation returns the newest token issued for a request.
-func (s *Service) attestation(ctx context.Context, requestID string) (*Attestation, error) {
-	rows, err := s.Engine.Query(ctx, `SELECT jti, token, claim_names,
-    toUnixTimestamp64Milli(issued_at), toUnixTimestamp64Milli(expires_at)
-FROM attestations FINAL WHERE request_id = {id:String} ORDER BY issued_at DESC LIMIT 1`, store.P("id", requestID))
-	if err != nil {
-		return nil, fmt.Errorf("read attestation of request %s: %w", requestID, err)
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read attestation of request %s: %w", requestID, err)
-		}
-		return nil, fmt.Errorf("request %s is issued but has no stored attestation", requestID)
-	}
-	var a Attestation
-	var issued, expires int64
-	if err := rows.Scan(&a.JTI, &a.Token, &a.ClaimNames, &issued, &expires); err != nil {
-		return nil, fmt.Errorf("read attestation of request %s: %w", requestID, err)
-	}
-	a.IssuedAt, a.ExpiresAt = time.UnixMilli(issued).UTC(), time.UnixMilli(expires).UTC()
-	return &a, nil
-}
-
 // claimNames returns the token claim names of claims, for the audit log.
 func claimNames(claims []insights.ClaimRequest) []string {
 	out := make([]string, 0, len(claims))

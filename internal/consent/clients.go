@@ -381,13 +381,23 @@ func (s *Service) AuthenticateClient(ctx context.Context, apiKey string) (insigh
 	if !strings.HasPrefix(apiKey, apiKeyPrefix) {
 		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "invalid API key")
 	}
-	clients, err := s.queryClients(ctx, "WHERE api_key_hash = {hash:String}", store.P("hash", hashAPIKey(apiKey)))
+	hash := hashAPIKey(apiKey)
+	client, ok, err := s.cachedAPIKey(ctx, hash)
+	if err != nil {
+		return insights.Client{}, err
+	}
+	if ok {
+		return client, nil
+	}
+	generation, fetchedAt := s.apiKeyGeneration(), time.Now()
+	clients, err := s.queryClients(ctx, "WHERE api_key_hash = {hash:String}", store.P("hash", hash))
 	if err != nil {
 		return insights.Client{}, err
 	}
 	if len(clients) != 1 || clients[0].Disabled {
 		return insights.Client{}, insights.Errorf(insights.ErrUnauthorized, "invalid API key")
 	}
+	s.rememberAPIKey(hash, clients[0], generation, fetchedAt)
 	return clients[0], nil
 }
 
@@ -488,7 +498,10 @@ func (s *Service) updateClient(ctx context.Context, id string, change func(*clie
 	if err := change(&row); err != nil {
 		return err
 	}
-	if err := s.writeClient(ctx, row); err != nil {
+	err = s.writeClient(ctx, row)
+	// The write may have reached storage even when it reports an error.
+	s.forgetAPIKeys()
+	if err != nil {
 		return err
 	}
 	s.logger().Info("client updated", "client_id", id, "disabled", row.Disabled, "auth", row.Auth,

@@ -53,6 +53,9 @@ type Service struct {
 	assertions replayCache      // jti values of accepted client assertions
 	facts      clientFactsCache // names and environments of clients
 	previews   previewCache     // claims derived for open consent pages
+	claims     claimCache       // claim values by customer, for claimValueLifetime
+	apiKeys    apiKeyCache      // clients of valid API keys, for apiKeyLifetime
+	redirects  redirectCache    // redirects of the requests this process created
 }
 
 // statusAllocator hands out the status list entries of the range this

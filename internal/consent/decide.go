@@ -93,7 +93,7 @@ func (s *Service) Preview(ctx context.Context, customerID string, req insights.A
 		return nil, err
 	}
 	now := s.now()
-	results, err := s.Claims.Derive(ctx, customerID, req.Claims, now)
+	results, err := s.deriveClaims(ctx, customerID, req.Claims, now)
 	if err != nil {
 		return nil, fmt.Errorf("derive claims of request %s: %w", req.ID, err)
 	}
@@ -229,7 +229,7 @@ func (s *Service) approve(ctx context.Context, req insights.AttestationRequest, 
 	results := previewed
 	if results == nil {
 		var err error
-		results, err = s.Claims.Derive(ctx, base.CustomerID, req.Claims, base.At)
+		results, err = s.deriveClaims(ctx, base.CustomerID, req.Claims, base.At)
 		if err != nil {
 			return fmt.Errorf("derive claims of request %s: %w", req.ID, err)
 		}

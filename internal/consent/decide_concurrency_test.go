@@ -193,15 +193,18 @@ func TestDecide_reusesPreviewClaims(t *testing.T) {
 		{"soon after preview", 30 * time.Second, 1},
 		{"after reuse window", 2 * time.Minute, 2},
 	}
-	for _, tt := range tests {
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// A customer of its own per case, so that no claim value
+			// cached by an earlier case is reused.
+			customer := fmt.Sprintf("alice-%d", i)
 			req := f.request(t)
 			before := claims.calls.Load()
-			if _, err := f.svc.Preview(ctx, "alice", req); err != nil {
+			if _, err := f.svc.Preview(ctx, customer, req); err != nil {
 				t.Fatalf("preview: %v", err)
 			}
 			f.now = f.now.Add(tt.wait)
-			if err := f.svc.Decide(ctx, "alice", req.ID, true); err != nil {
+			if err := f.svc.Decide(ctx, customer, req.ID, true); err != nil {
 				t.Fatalf("approve: %v", err)
 			}
 			if got := claims.calls.Load() - before; got != tt.wantDerives {

@@ -28,9 +28,10 @@ func (c *countingEngine) Exec(ctx context.Context, query string, params ...store
 }
 
 // BenchmarkIssuance runs the consent side of an issuance (the client's
-// request, the customer's open and approval, the client's fetch) from
-// concurrent goroutines on the embedded engine behind a store.Batcher, as
-// `insights serve` wires it. Claims come from fixedClaims, so derivation
+// authenticated request, the customer's open, approval and redirect, the
+// client's authenticated fetch) from concurrent goroutines on the
+// embedded engine behind a store.Batcher, as `insights serve` wires it.
+// Every flow has a customer of its own, so no claim value is reused. Claims come from fixedClaims, so derivation
 // from stored data is not part of the figure. It reports flows per second
 // and the statements each flow sends: queries, and inserts as the
 // Batcher writes them (grouped rows count once).
@@ -50,6 +51,10 @@ func BenchmarkIssuance(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					customer := fmt.Sprintf("customer-%d", next.Add(1))
+					if _, err := f.svc.AuthenticateClient(ctx, f.apiKey); err != nil {
+						b.Error(err)
+						return
+					}
 					req, err := f.svc.CreateRequest(ctx, f.client, "Age check at checkout",
 						[]insights.ClaimRequest{{Kind: insights.ClaimAgeOver, MinimumAge: 18}}, consent.TokenOptions{})
 					if err != nil {
@@ -61,6 +66,14 @@ func BenchmarkIssuance(b *testing.B) {
 						return
 					}
 					if err := f.svc.Decide(ctx, customer, req.ID, true); err != nil {
+						b.Error(err)
+						return
+					}
+					if _, _, err := f.svc.DecisionRedirect(ctx, req.ID, true); err != nil {
+						b.Error(err)
+						return
+					}
+					if _, err := f.svc.AuthenticateClient(ctx, f.apiKey); err != nil {
 						b.Error(err)
 						return
 					}

@@ -52,13 +52,18 @@ func (s *Service) CheckRequestRedirect(ctx context.Context, client insights.Clie
 // StoreRequestRedirect records where the consent page sends the customer
 // after deciding on request requestID. Call CheckRequestRedirect first.
 func (s *Service) StoreRequestRedirect(ctx context.Context, clientID, requestID, redirectURI, state string) error {
+	// Until the row is stored, a decision reads the redirect from storage.
+	s.redirects.drop(requestID)
+	now := s.now()
 	err := s.Engine.Exec(ctx, `INSERT INTO request_redirects (request_id, client_id, redirect_uri, state, created_at)
 VALUES ({id:String}, {client:String}, {uri:String}, {state:String}, fromUnixTimestamp64Milli({at:Int64}, 'UTC'))`,
 		store.P("id", requestID), store.P("client", clientID), store.P("uri", redirectURI), store.P("state", state),
-		store.P("at", millis(s.now())))
+		store.P("at", millis(now)))
 	if err != nil {
 		return fmt.Errorf("store redirect of request %s: %w", requestID, err)
 	}
+	s.redirects.put(requestID, cachedRedirect{clientID: clientID, uri: redirectURI, state: state,
+		expiresAt: now.Add(s.requestTTL())}, now)
 	return nil
 }
 
@@ -69,19 +74,17 @@ VALUES ({id:String}, {client:String}, {uri:String}, {state:String}, fromUnixTime
 // redirect URI. The URI is checked again, so a redirect URI the client
 // has since removed from its registration is not used.
 func (s *Service) DecisionRedirect(ctx context.Context, requestID string, approved bool) (target string, ok bool, err error) {
-	rows, err := s.Engine.Query(ctx, `SELECT client_id, redirect_uri, state FROM request_redirects FINAL WHERE request_id = {id:String}`,
-		store.P("id", requestID))
-	if err != nil {
-		return "", false, fmt.Errorf("read redirect of request %s: %w", requestID, err)
+	cached, found := s.redirects.take(requestID)
+	if !found {
+		cached, found, err = s.readRedirect(ctx, requestID)
+		if err != nil {
+			return "", false, err
+		}
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		return "", false, rows.Err()
+	if !found || cached.uri == "" {
+		return "", false, nil
 	}
-	var clientID, redirectURI, state string
-	if err := rows.Scan(&clientID, &redirectURI, &state); err != nil {
-		return "", false, fmt.Errorf("read redirect of request %s: %w", requestID, err)
-	}
+	clientID, redirectURI, state := cached.clientID, cached.uri, cached.state
 	if err := s.CheckRequestRedirect(ctx, insights.Client{ID: clientID}, redirectURI, state); err != nil {
 		s.logger().Info("redirect URI no longer registered; not redirecting", "request_id", requestID, "client_id", clientID)
 		return "", false, nil
@@ -103,4 +106,22 @@ func (s *Service) DecisionRedirect(ctx context.Context, requestID string, approv
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), true, nil
+}
+
+// readRedirect reads the redirect of a request from storage. found is
+// false when the request has none.
+func (s *Service) readRedirect(ctx context.Context, requestID string) (r cachedRedirect, found bool, err error) {
+	rows, err := s.Engine.Query(ctx, `SELECT client_id, redirect_uri, state FROM request_redirects FINAL WHERE request_id = {id:String}`,
+		store.P("id", requestID))
+	if err != nil {
+		return r, false, fmt.Errorf("read redirect of request %s: %w", requestID, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return r, false, rows.Err()
+	}
+	if err := rows.Scan(&r.clientID, &r.uri, &r.state); err != nil {
+		return r, false, fmt.Errorf("read redirect of request %s: %w", requestID, err)
+	}
+	return r, true, nil
 }

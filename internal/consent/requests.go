@@ -130,6 +130,9 @@ func (s *Service) CreateRequest(ctx context.Context, client insights.Client, pur
 	if err := s.appendEvent(ctx, ev, claimNames(claims)); err != nil {
 		return insights.AttestationRequest{}, err
 	}
+	// StoreRequestRedirect replaces this entry when the client sent a
+	// redirect URI.
+	s.redirects.put(id, cachedRedirect{clientID: client.ID, expiresAt: req.ExpiresAt}, now)
 	s.logger().Info("attestation requested", "request_id", id, "client_id", client.ID, "claims", claimNames(claims),
 		"format", token.Format, "holder_key", token.HolderKey != "", "consent_duration", token.ConsentDuration.String())
 	return req, nil
@@ -212,8 +215,11 @@ func allowed(client insights.Client, kind insights.ClaimKind) bool {
 
 // ClientRequest returns one of the client's own requests and, once issued,
 // its token. Another client's request is reported as not found.
+//
+// The request and its newest token are read in one query, so both come
+// from the same moment of storage and a fetch costs one round trip.
 func (s *Service) ClientRequest(ctx context.Context, client insights.Client, id string) (insights.AttestationRequest, *Attestation, error) {
-	req, err := s.Request(ctx, id)
+	req, att, err := s.requestWithToken(ctx, id)
 	if err != nil {
 		return req, nil, err
 	}
@@ -223,12 +229,53 @@ func (s *Service) ClientRequest(ctx context.Context, client insights.Client, id 
 	if req.Status != insights.RequestIssued {
 		return req, nil, nil
 	}
-	att, err := s.attestation(ctx, id)
-	if err != nil {
-		return req, nil, err
+	if att == nil {
+		return req, nil, fmt.Errorf("request %s is issued but has no stored attestation", id)
 	}
 	att.Format = req.Format
 	return req, att, nil
+}
+
+// requestWithToken returns a request and its newest token, nil when it
+// has none.
+func (s *Service) requestWithToken(ctx context.Context, id string) (insights.AttestationRequest, *Attestation, error) {
+	query := `SELECT st.*, a.jti, a.token, a.claim_names, a.issued, a.expires
+FROM (` + foldRequests("WHERE request_id = {id:String}", "") + `) AS st
+LEFT JOIN (
+    SELECT request_id, argMax(jti, issued_at) AS jti, argMax(token, issued_at) AS token,
+        argMax(claim_names, issued_at) AS claim_names,
+        toUnixTimestamp64Milli(max(issued_at)) AS issued, toUnixTimestamp64Milli(argMax(expires_at, issued_at)) AS expires
+    FROM attestations FINAL WHERE request_id = {id:String} GROUP BY request_id
+) AS a USING (request_id)`
+	rows, err := s.Engine.Query(ctx, query, store.P("id", id))
+	if err != nil {
+		return insights.AttestationRequest{}, nil, fmt.Errorf("read attestation request %s: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return insights.AttestationRequest{}, nil, fmt.Errorf("read attestation request %s: %w", id, err)
+		}
+		return insights.AttestationRequest{}, nil, insights.Errorf(insights.ErrNotFound, "attestation request %s not found", id)
+	}
+	var a Attestation
+	var issued, expires int64
+	st, err := s.scanRequestState(rows, &a.JTI, &a.Token, &a.ClaimNames, &issued, &expires)
+	if err != nil {
+		return insights.AttestationRequest{}, nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return insights.AttestationRequest{}, nil, fmt.Errorf("read attestation request %s: %w", id, err)
+	}
+	states := []requestState{st}
+	if err := s.setClientNames(ctx, states); err != nil {
+		return insights.AttestationRequest{}, nil, err
+	}
+	if a.JTI == "" {
+		return states[0].req, nil, nil
+	}
+	a.IssuedAt, a.ExpiresAt = time.UnixMilli(issued).UTC(), time.UnixMilli(expires).UTC()
+	return states[0].req, &a, nil
 }
 
 // Request returns a request by id, with its current status. A pending
@@ -287,7 +334,33 @@ type requestState struct {
 // queryRequestStates is queryRequests with each request's highest event
 // sequence number.
 func (s *Service) queryRequestStates(ctx context.Context, where, having string, params ...store.Param) ([]requestState, error) {
-	query := `SELECT request_id,
+	rows, err := s.Engine.Query(ctx, foldRequests(where, having), params...)
+	if err != nil {
+		return nil, fmt.Errorf("read attestation requests: %w", err)
+	}
+	defer rows.Close()
+
+	var out []requestState
+	for rows.Next() {
+		st, err := s.scanRequestState(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read attestation requests: %w", err)
+	}
+	if err := s.setClientNames(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// foldRequests returns the query that folds each request's events into
+// its state, in the columns scanRequestState reads.
+func foldRequests(where, having string) string {
+	return `SELECT request_id,
     argMaxIf(event, seq, event != 'opened') AS status,
     argMin(client_id, seq), argMin(purpose, seq), argMin(claims, seq),
     argMinIf(customer_id, seq, customer_id != ''),
@@ -297,59 +370,58 @@ func (s *Service) queryRequestStates(ctx context.Context, where, having string, 
 FROM consent_events FINAL ` + where + `
 GROUP BY request_id ` + having + `
 ORDER BY min(at), request_id`
-	rows, err := s.Engine.Query(ctx, query, params...)
-	if err != nil {
-		return nil, fmt.Errorf("read attestation requests: %w", err)
-	}
-	defer rows.Close()
+}
 
-	var out []requestState
-	for rows.Next() {
-		var r insights.AttestationRequest
-		var status, spec, format string
-		var created, expires, seq, consentSeconds, approvedMs int64
-		if err := rows.Scan(&r.ID, &status, &r.ClientID, &r.Purpose, &spec, &r.CustomerID, &created, &expires, &seq,
-			&format, &r.HolderKey, &consentSeconds, &approvedMs); err != nil {
-			return nil, fmt.Errorf("read attestation requests: %w", err)
+// scanRequestState reads one row of foldRequests, followed by the columns
+// of extra.
+func (s *Service) scanRequestState(rows store.Rows, extra ...any) (requestState, error) {
+	var r insights.AttestationRequest
+	var status, spec, format string
+	var created, expires, seq, consentSeconds, approvedMs int64
+	dest := append([]any{&r.ID, &status, &r.ClientID, &r.Purpose, &spec, &r.CustomerID, &created, &expires, &seq,
+		&format, &r.HolderKey, &consentSeconds, &approvedMs}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return requestState{}, fmt.Errorf("read attestation requests: %w", err)
+	}
+	var err error
+	if r.Claims, err = decodeClaims(spec); err != nil {
+		return requestState{}, fmt.Errorf("attestation request %s: %w", r.ID, err)
+	}
+	r.Status = insights.RequestStatus(status)
+	// Requests stored before token_format existed have '' and are JWS.
+	r.Format = insights.TokenFormat(format)
+	if r.Format == "" {
+		r.Format = insights.TokenJWS
+	}
+	r.CreatedAt = time.UnixMilli(created).UTC()
+	r.ExpiresAt = time.UnixMilli(expires).UTC()
+	r.TokenLifetime = s.tokenLifetime()
+	if r.Status == insights.RequestPending && !s.now().Before(r.ExpiresAt) {
+		r.Status = insights.RequestExpired
+	}
+	if consentSeconds > 0 {
+		r.ConsentDuration = time.Duration(consentSeconds) * time.Second
+		// minIf over no approved event gives the epoch.
+		if approvedMs > 0 {
+			r.ConsentUntil = time.UnixMilli(approvedMs).UTC().Add(r.ConsentDuration)
 		}
-		if r.Claims, err = decodeClaims(spec); err != nil {
-			return nil, fmt.Errorf("attestation request %s: %w", r.ID, err)
-		}
-		r.Status = insights.RequestStatus(status)
-		// Requests stored before token_format existed have '' and are JWS.
-		r.Format = insights.TokenFormat(format)
-		if r.Format == "" {
-			r.Format = insights.TokenJWS
-		}
-		r.CreatedAt = time.UnixMilli(created).UTC()
-		r.ExpiresAt = time.UnixMilli(expires).UTC()
-		r.TokenLifetime = s.tokenLifetime()
-		if r.Status == insights.RequestPending && !s.now().Before(r.ExpiresAt) {
+		if r.Status == insights.RequestIssued && !s.now().Before(r.ConsentUntil) {
 			r.Status = insights.RequestExpired
 		}
-		if consentSeconds > 0 {
-			r.ConsentDuration = time.Duration(consentSeconds) * time.Second
-			// minIf over no approved event gives the epoch.
-			if approvedMs > 0 {
-				r.ConsentUntil = time.UnixMilli(approvedMs).UTC().Add(r.ConsentDuration)
-			}
-			if r.Status == insights.RequestIssued && !s.now().Before(r.ConsentUntil) {
-				r.Status = insights.RequestExpired
-			}
-		}
-		out = append(out, requestState{req: r, seq: seq})
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read attestation requests: %w", err)
-	}
-	for i, st := range out {
+	return requestState{req: r, seq: seq}, nil
+}
+
+// setClientNames fills in the client name of each request.
+func (s *Service) setClientNames(ctx context.Context, states []requestState) error {
+	for i, st := range states {
 		facts, err := s.clientFacts(ctx, st.req.ClientID)
 		if err != nil {
-			return nil, fmt.Errorf("attestation request %s: %w", st.req.ID, err)
+			return fmt.Errorf("attestation request %s: %w", st.req.ID, err)
 		}
-		out[i].req.ClientName = facts.name
+		states[i].req.ClientName = facts.name
 	}
-	return out, nil
+	return nil
 }
 
 func encodeClaims(claims []insights.ClaimRequest) (string, error) {

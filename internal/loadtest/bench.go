@@ -236,4 +236,26 @@ func WriteTable(w io.Writer, reports []PhaseReport) {
 			fmt.Fprintf(w, "\n%s: first error: %s\n", p.Name, p.FirstError)
 		}
 	}
+	for _, p := range reports {
+		if byMinute := p.RSSByMinute(); len(byMinute) > 2 {
+			cells := make([]string, len(byMinute))
+			for i, b := range byMinute {
+				cells[i] = mib(b)
+			}
+			fmt.Fprintf(w, "\n%s: RSS at the end of each minute, MiB: %s\n", p.Name, strings.Join(cells, " "))
+		}
+	}
+}
+
+// RSSByMinute returns the RSS sample at the end of each whole minute of
+// the phase, so a soak shows whether memory grows. Samples are taken once a
+// second from the phase's start, so sample 60 ends the first minute.
+// NOTE: a failed read of /proc skips a sample and shifts later ones by a
+// second.
+func (p PhaseReport) RSSByMinute() []int64 {
+	var out []int64
+	for i := 60; i < len(p.RSS); i += 60 {
+		out = append(out, p.RSS[i])
+	}
+	return out
 }

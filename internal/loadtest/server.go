@@ -32,6 +32,9 @@ type ServerConfig struct {
 	Addr string
 	// Log receives the service's standard error; nil discards it.
 	Log io.Writer
+	// Args are further flags of `insights serve`, after the ones
+	// StartServer sets, such as -max-in-flight 0.
+	Args []string
 }
 
 // StartServer starts the service with the development sign-in and waits
@@ -50,6 +53,7 @@ func StartServer(ctx context.Context, cfg ServerConfig) (*Server, error) {
 	cmd := exec.Command(cfg.Binary, "serve", "-data", cfg.DataDir, "-addr", addr, "-dev-signin",
 		"-session-ttl", "24h", "-request-ttl", "1h", "-key-rotation", "off",
 		"-rate-limit-client", "0", "-rate-limit-ip", "0")
+	cmd.Args = append(cmd.Args, cfg.Args...)
 	cmd.Env = append(os.Environ(), "INSIGHTS_CHDB_LIB="+cfg.Library)
 	stderr := cfg.Log
 	if stderr == nil {

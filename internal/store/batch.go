@@ -42,6 +42,10 @@ type Batcher struct {
 	mu      sync.Mutex
 	pending map[string]*batch // batches taking rows, by insert text
 	last    map[string]*batch // newest batch of each insert text, not yet written
+
+	pingMu   sync.Mutex
+	nextPing *pingRound // the round new Ping callers join, not yet started
+	pinging  bool       // whether runPings is running
 }
 
 // batch is the rows waiting for one insert text.
@@ -74,6 +78,64 @@ func (b *Batcher) maxRows() int {
 		return b.MaxRows
 	}
 	return 256
+}
+
+// Ping runs SELECT 1 and returns its error, joining callers that arrive
+// together into one statement. A caller waits for a statement that starts
+// after it arrived, so a nil error means storage responded after the call
+// began. A cache in front of storage calls it instead of the read it
+// skips, so that an outage still shows as errors.
+func (b *Batcher) Ping(ctx context.Context) error {
+	b.pingMu.Lock()
+	round := b.nextPing
+	if round == nil {
+		round = &pingRound{done: make(chan struct{})}
+		b.nextPing = round
+		if !b.pinging {
+			b.pinging = true
+			go b.runPings()
+		}
+	}
+	b.pingMu.Unlock()
+
+	select {
+	case <-round.done:
+		return round.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// pingRound is one SELECT 1 and the callers waiting for it.
+type pingRound struct {
+	done chan struct{} // closed once err is set
+	err  error
+}
+
+// runPings runs the waiting ping rounds one after another until none is
+// left.
+func (b *Batcher) runPings() {
+	b.pingMu.Lock()
+	for b.nextPing != nil {
+		round := b.nextPing
+		b.nextPing = nil
+		b.pingMu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rows, err := b.Engine.Query(ctx, "SELECT 1")
+		if err == nil {
+			err = rows.Close()
+		}
+		cancel()
+		if err != nil {
+			round.err = fmt.Errorf("check storage: %w", err)
+		}
+		close(round.done)
+
+		b.pingMu.Lock()
+	}
+	b.pinging = false
+	b.pingMu.Unlock()
 }
 
 // Exec runs query, batching it with concurrent identical one-row inserts.
