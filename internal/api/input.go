@@ -301,7 +301,7 @@ func (c *inputChecker) checkFundsAtLeast(path []string, in fundsAtLeastInput) in
 	case err != nil:
 		c.addf(amountPath, userErrorInvalidFormat, "must be a decimal string such as \"500.00\", without exponent or thousands separators")
 	case strings.HasPrefix(in.Amount, "-"):
-		c.addf(amountPath, userErrorOutOfRange, "must not be negative")
+		c.addf(amountPath, userErrorOutOfRange, "must not be negative, got %q", in.Amount)
 	case currencyOK && decimals(in.Amount) > insights.MinorUnits(in.Currency):
 		// ISO 4217 gives each currency a number of minor units: a threshold
 		// finer than the currency's smallest unit cannot be compared.
