@@ -19,7 +19,10 @@ type Options struct {
 	// each with accounts.json, balances.json and party.json (OBIE response
 	// envelopes) and transactions.ndjson (one {"Transaction": {...}} per
 	// line). direct-debits.json, standing-orders.json and
-	// scheduled-payments.json are optional.
+	// scheduled-payments.json are optional. The Bank keeps each
+	// transactions.ndjson open and reads the lines of each page from it, so
+	// the file must not change while the Bank serves. A transaction read of
+	// a changed file fails with 500.
 	DataDir string
 	// ClientID and ClientSecret are the credentials of the one registered
 	// TPP, checked by HTTP Basic authentication at /token.

@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	insights "github.com/openbanking-insights/insights"
 )
 
 // Fault kinds accepted by POST /admin/faults.
@@ -289,7 +287,7 @@ func advance(c *customer) (advanceResult, error) {
 	res := advanceResult{Customer: c.id, Booked: []bookedEntry{}, Vanished: []string{}}
 	var pending []*transaction
 	for _, t := range c.transactions {
-		if t.status == insights.StatusPending {
+		if t.pending {
 			pending = append(pending, t)
 		}
 	}
@@ -300,13 +298,13 @@ func advance(c *customer) (advanceResult, error) {
 		if a.id != b.id {
 			return strings.Compare(a.id, b.id)
 		}
-		return a.seq - b.seq
+		return int(a.seq) - int(b.seq)
 	})
 
 	// Build every booked version before changing anything.
 	booked := make([]json.RawMessage, len(pending)-1)
 	for i, t := range pending[1:] {
-		raw, err := bookedRaw(t)
+		raw, err := bookedRaw(c, t)
 		if err != nil {
 			return res, err
 		}
@@ -319,7 +317,7 @@ func advance(c *customer) (advanceResult, error) {
 
 	for i, t := range pending[1:] {
 		old := t.id
-		book(t, booked[i])
+		book(c, t, booked[i])
 		res.Booked = append(res.Booked, bookedEntry{PendingTransactionID: old, BookedTransactionID: t.id})
 	}
 	sortTransactions(c.transactions)
@@ -327,21 +325,24 @@ func advance(c *customer) (advanceResult, error) {
 	return res, nil
 }
 
-// book turns a pending entry into its booked version, whose Transaction
-// object bookedRaw returned.
-func book(t *transaction, raw json.RawMessage) {
+// book turns a pending entry of c into its booked version, whose
+// Transaction object bookedRaw returned.
+func book(c *customer, t *transaction, raw json.RawMessage) {
 	t.id = bookedID(t)
-	t.status = insights.StatusBooked
-	t.booking = bookedTime(t)
-	t.raw = raw
+	t.pending = false
+	t.setBooking(bookedTime(t))
+	if c.rebooked == nil {
+		c.rebooked = map[int32]json.RawMessage{}
+	}
+	c.rebooked[t.seq] = raw
 }
 
 // bookedRaw returns the Transaction object of t's booked version. It gets
 // a new TransactionId, the old one with "-B" and a hash, because ASPSPs
 // often assign a new id on booking. Status becomes Booked (BOOK for a v4.0
 // PDNG), and BookingDateTime and ValueDateTime move one day later.
-func bookedRaw(t *transaction) (json.RawMessage, error) {
-	fields, err := t.fields()
+func bookedRaw(c *customer, t *transaction) (json.RawMessage, error) {
+	fields, err := c.fields(t)
 	if err != nil {
 		return nil, err
 	}
@@ -366,10 +367,10 @@ func bookedRaw(t *transaction) (json.RawMessage, error) {
 func bookedID(t *transaction) string {
 	base := t.id
 	if base == "" {
-		base = "seq" + strconv.Itoa(t.seq)
+		base = "seq" + strconv.Itoa(int(t.seq))
 	}
 	sum := sha256.Sum256([]byte(base))
 	return base + "-B" + hex.EncodeToString(sum[:4])
 }
 
-func bookedTime(t *transaction) time.Time { return t.booking.Add(24 * time.Hour) }
+func bookedTime(t *transaction) time.Time { return t.booking().Add(24 * time.Hour) }

@@ -57,10 +57,10 @@ func TestTransactions_indexMatchesScan(t *testing.T) {
 					continue
 				}
 				if first.IsZero() {
-					first = tx.booking
+					first = tx.booking()
 				}
-				last = tx.booking
-				if tt.bounded && (tx.booking.Before(from) || tx.booking.After(to)) {
+				last = tx.booking()
+				if tt.bounded && (tx.booking().Before(from) || tx.booking().After(to)) {
 					continue
 				}
 				want = append(want, tx.id)

@@ -26,8 +26,10 @@ type result struct {
 	resource string
 	records  []record
 	// transactions, when set, is served instead of records: the entries a
-	// transaction read selected, in booking order.
+	// transaction read selected, in booking order. source is their
+	// customer, whose transactions file holds their lines.
 	transactions []*transaction
+	source       *customer
 	// drop lists the fields left out of every served record, such as the
 	// Detail-only ones without a Detail permission.
 	drop []string
@@ -50,12 +52,17 @@ func (res *result) count() int {
 // the fields in drop and applying edit. The caller holds Bank.mu, because
 // handleAdvance rewrites stored transactions.
 func (res *result) copyRange(start, end int) ([]map[string]json.RawMessage, error) {
+	if res.transactions != nil && end > start {
+		if err := res.source.file.checkUnchanged(); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]map[string]json.RawMessage, 0, end-start)
 	for i := start; i < end; i++ {
 		var fields map[string]json.RawMessage
 		if res.transactions != nil {
 			var err error
-			if fields, err = res.transactions[i].fields(); err != nil {
+			if fields, err = res.source.fields(res.transactions[i]); err != nil {
 				return nil, err
 			}
 		} else {

@@ -41,14 +41,14 @@ func (b *Bank) readTransactions(r *http.Request, g readGrant) (*result, *apiErro
 		g.consent.has(permTransactionsCredits), g.consent.has(permTransactionsDebits))
 	lo := 0
 	if from != nil {
-		lo = sort.Search(len(entries), func(i int) bool { return !entries[i].booking.Before(*from) })
+		lo = sort.Search(len(entries), func(i int) bool { return !entries[i].booking().Before(*from) })
 	}
 	hi := len(entries)
 	if to != nil {
-		hi = sort.Search(len(entries), func(i int) bool { return entries[i].booking.After(*to) })
+		hi = sort.Search(len(entries), func(i int) bool { return entries[i].booking().After(*to) })
 	}
 
-	res := &result{resource: "Transaction", transactions: entries[lo:max(lo, hi)], meta: map[string]any{}}
+	res := &result{resource: "Transaction", transactions: entries[lo:max(lo, hi)], source: g.customer, meta: map[string]any{}}
 	if !g.consent.has(permTransactionsDetail) {
 		res.drop = transactionDetailFields
 	}
@@ -56,8 +56,8 @@ func (b *Bank) readTransactions(r *http.Request, g readGrant) (*result, *apiErro
 	// how far the data reaches, so an empty page is not read as "no
 	// transactions".
 	if len(entries) > 0 {
-		res.meta["FirstAvailableDateTime"] = formatTime(entries[0].booking)
-		res.meta["LastAvailableDateTime"] = formatTime(entries[len(entries)-1].booking)
+		res.meta["FirstAvailableDateTime"] = formatTime(entries[0].booking())
+		res.meta["LastAvailableDateTime"] = formatTime(entries[len(entries)-1].booking())
 	}
 	return res, nil
 }
