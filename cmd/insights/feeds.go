@@ -22,6 +22,7 @@ import (
 	"github.com/openbanking-insights/insights/internal/derive"
 	"github.com/openbanking-insights/insights/internal/feeds"
 	"github.com/openbanking-insights/insights/internal/ingest"
+	"github.com/openbanking-insights/insights/internal/overrides"
 )
 
 // feedsConfig configures account linking and scheduled pulls.
@@ -133,9 +134,12 @@ func (m *Main) openFeeds() error {
 		return fmt.Errorf("load bank token key: %w", err)
 	}
 
+	// Pulls apply each customer's category overrides (see "insights overrides").
+	categories := &overrides.Store{Engine: m.Engine}
+	loader := &ingest.Loader{Engine: m.Engine, CategorizerFor: categories.CategorizerFor(categorize.New()), Logger: m.Logger}
 	m.Feeds = &feeds.Service{
 		Engine:   m.Engine,
-		Loader:   &ingest.Loader{Engine: m.Engine, Categorizer: categorize.New(), Logger: m.Logger},
+		Loader:   loader,
 		Banks:    banks,
 		TokenKey: key,
 		Logger:   m.Logger,

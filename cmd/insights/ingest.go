@@ -11,6 +11,7 @@ import (
 	"github.com/openbanking-insights/insights/internal/categorize"
 	"github.com/openbanking-insights/insights/internal/derive"
 	"github.com/openbanking-insights/insights/internal/ingest"
+	"github.com/openbanking-insights/insights/internal/overrides"
 )
 
 func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
@@ -53,7 +54,10 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 		}
 	}
 
-	loader := &ingest.Loader{Engine: engine, Categorizer: categorize.New(), Logger: logger}
+	// The customer's category overrides (see "insights overrides") apply to
+	// the transactions of this run.
+	categories := &overrides.Store{Engine: engine}
+	loader := &ingest.Loader{Engine: engine, CategorizerFor: categories.CategorizerFor(categorize.New()), Logger: logger}
 	var failed, loaded int
 	for _, path := range fs.Args() {
 		if handled, err := ingestOrderFile(ctx, engine, customer, path, stdout); handled {

@@ -24,6 +24,7 @@ Commands:
   keys       list, rotate and prune the token signing keys
   stats      print stored row counts
   quarantine list, count and dismiss records set aside from bank pulls
+  overrides  add, list and remove a customer's category overrides
   migrate    apply schema migrations and exit
   sample     write the seeded demo feed
   bank       serve a local OBIE bank over the demo feed, for demos and tests
@@ -83,6 +84,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		return runStats(ctx, rest, stdout, logger)
 	case "quarantine":
 		return runQuarantine(ctx, rest, stdout, logger)
+	case "overrides":
+		return runOverrides(ctx, rest, stdout, logger)
 	case "migrate":
 		return runMigrate(ctx, rest, logger)
 	case "sample":

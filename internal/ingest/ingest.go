@@ -37,6 +37,11 @@ type Loader struct {
 	// Categorizer categorises each transaction; nil leaves every
 	// transaction uncategorized.
 	Categorizer Categorizer
+	// CategorizerFor, when set, returns the categorizer for one customer
+	// (for example one with the customer's category overrides). Begin
+	// calls it once per load and uses the result in place of Categorizer.
+	// An error fails Begin, so no row is stored with the wrong category.
+	CategorizerFor func(ctx context.Context, customerID string) (Categorizer, error)
 	// BankZone is the ASPSP's zone. It reads date-times sent without an
 	// offset and decides BookingDate. nil means Europe/London.
 	BankZone *time.Location

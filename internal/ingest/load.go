@@ -33,6 +33,9 @@ type Load struct {
 	today      insights.Date
 	keys       *keyer
 	seq        uint64
+	// categorizer is Loader.Categorizer, or what Loader.CategorizerFor
+	// returned for the customer.
+	categorizer Categorizer
 
 	// digest is the SHA-256 recorded in loads: the file's own when
 	// fileDigest is set, otherwise one over the source and the content
@@ -73,6 +76,14 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 	if customerID == "" {
 		return nil, fmt.Errorf("begin load of %s: customer ID is empty", source)
 	}
+	categorizer := l.Categorizer
+	if l.CategorizerFor != nil {
+		c, err := l.CategorizerFor(ctx, customerID)
+		if err != nil {
+			return nil, fmt.Errorf("begin load of %s: %w", source, err)
+		}
+		categorizer = c
+	}
 	if err := l.dropStaleStaging(ctx, customerID, source); err != nil {
 		return nil, fmt.Errorf("begin load of %s: %w", source, err)
 	}
@@ -94,6 +105,7 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 		zone:         zone,
 		today:        insights.DateOf(now.In(zone)),
 		keys:         newKeyer(),
+		categorizer:  categorizer,
 		digest:       digest,
 		accounts:     newStager(accountsTable),
 		balances:     newStager(balancesTable),
@@ -172,7 +184,7 @@ func (ld *Load) addTransaction(ctx context.Context, wire *obie.Transaction) erro
 		return fmt.Errorf("transaction %d: %w", ld.records.Transactions+1, err)
 	}
 	ld.keys.setKey(&t)
-	if c := ld.loader.Categorizer; c != nil {
+	if c := ld.categorizer; c != nil {
 		c.Categorize(&t)
 	}
 	if t.Category == "" {
