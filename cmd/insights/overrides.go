@@ -175,6 +175,16 @@ func addOverride(ctx context.Context, s *overrides.Store, stdout io.Writer, logg
 	logger.Info("category override "+verb, "customer_id", customer, "override_id", o.ID,
 		"category", o.Category, "direction", o.Direction, "actor", actor)
 	fmt.Fprintf(stdout, "%s override %q of customer %q: category %s, rule override:%s\n", verb, o.ID, customer, o.Category, o.ID)
+
+	// An override may be set before the customer's data arrives, but a
+	// mistyped customer ID looks the same, so the output says which it is.
+	stored, err := s.StoredTransactions(ctx, customer)
+	if err != nil {
+		return err
+	}
+	if stored == 0 {
+		fmt.Fprintf(stdout, "note: customer %q has no stored transactions, so the override applies only to data ingested later; check the customer ID if you expected some\n", customer)
+	}
 	return nil
 }
 

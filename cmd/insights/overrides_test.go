@@ -190,6 +190,9 @@ func TestOverrides_addWithoutIDMakesRandomID(t *testing.T) {
 	if err != nil {
 		t.Fatalf("add: %v\n%s", err, out)
 	}
+	if !strings.Contains(out, `customer "alice" has no stored transactions`) {
+		t.Errorf("add output for a customer without data = %q, want a note that nothing is stored", out)
+	}
 	out, err = overridesCLI(t, &logs, "overrides", "list", "-data", dataDir, "-customer", "alice", "-json")
 	if err != nil {
 		t.Fatal(err)

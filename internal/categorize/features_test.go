@@ -102,7 +102,7 @@ func TestOverridesValidate_errors(t *testing.T) {
 		{"missing id", Overrides{{Counterparty: "ACME", Category: insights.CategoryRent}},
 			"invalid overrides[0].id: must not be empty"},
 		{"noise only", Overrides{{ID: "a", Counterparty: "DD 1234567", Category: insights.CategoryRent}},
-			"invalid overrides[0].counterparty: nothing left after normalising"},
+			`invalid overrides[0].counterparty "DD 1234567": nothing left after normalising`},
 		{"bad direction", Overrides{{ID: "a", Counterparty: "ACME", Direction: "in", Category: insights.CategoryRent}},
 			`invalid overrides[0].direction "in": want "credit", "debit" or empty`},
 		{"unknown category", Overrides{{ID: "a", Counterparty: "ACME", Category: "rent"}},

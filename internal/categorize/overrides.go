@@ -43,7 +43,7 @@ func (o Overrides) Validate() error {
 		case r.ID == "":
 			return fmt.Errorf("invalid overrides[%d].id: must not be empty", i)
 		case NormalizeCounterparty(r.Counterparty) == "":
-			return fmt.Errorf("invalid overrides[%d].counterparty: nothing left after normalising", i)
+			return fmt.Errorf("invalid overrides[%d].counterparty %q: nothing left after normalising", i, r.Counterparty)
 		case r.Direction != AnyDirection && r.Direction != Credits && r.Direction != Debits:
 			return fmt.Errorf("invalid overrides[%d].direction %q: want %q, %q or empty", i, r.Direction, Credits, Debits)
 		case !IsKnown(r.Category):

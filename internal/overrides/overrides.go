@@ -258,3 +258,24 @@ func (s *Store) now() time.Time {
 	}
 	return time.Now()
 }
+
+// StoredTransactions returns the number of stored transaction rows of the
+// customer, versions included.
+func (s *Store) StoredTransactions(ctx context.Context, customerID string) (uint64, error) {
+	rows, err := s.Engine.Query(ctx, `SELECT count() FROM transactions WHERE customer_id = {customer:String}`,
+		store.P("customer", customerID))
+	if err != nil {
+		return 0, fmt.Errorf("count stored transactions of customer %q: %w", customerID, err)
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("count stored transactions of customer %q: %w", customerID, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("count stored transactions of customer %q: %w", customerID, err)
+	}
+	return n, nil
+}
