@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -359,4 +360,49 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestRefreshIncome_emptySetReplacesStoredStreams(t *testing.T) {
+	ctx := context.Background()
+	e := storetest.New(t)
+	ingested := mustTime(t, "2026-11-30T06:00:00Z")
+	insertCredits(t, e, "c1", ingested, salaries("ACME LOGISTICS LTD", "2026-08-25", "2026-09-25", "2026-10-23", "2026-11-25")...)
+	d := &Deriver{Engine: e}
+	now := mustTime(t, "2026-11-30T12:00:00Z")
+	if first, err := d.RefreshIncome(ctx, "c1", now); err != nil || len(first) != 1 {
+		t.Fatalf("RefreshIncome = %v, %v; want one stream", first, err)
+	}
+
+	// The customer's overrides now make the payer a transfer, so no income
+	// is left: the stored stream must stop being the newest set.
+	exec(t, e, `INSERT INTO transactions SELECT * REPLACE ('transfer' AS category, 'override:pay' AS category_rule,
+    fromUnixTimestamp64Milli({ingested:Int64}, 'UTC') AS ingested_at)
+FROM transactions FINAL WHERE customer_id = 'c1'`, store.P("ingested", strconv.FormatInt(ingested.Add(time.Hour).UnixMilli(), 10)))
+	for i := range 2 {
+		streams, err := d.RefreshIncome(ctx, "c1", now)
+		if err != nil {
+			t.Fatalf("RefreshIncome %d after the override: %v", i+1, err)
+		}
+		if len(streams) != 0 {
+			t.Errorf("RefreshIncome %d after the override = %v, want no stream", i+1, streams)
+		}
+	}
+	stored, err := (&Deriver{Engine: e}).IncomeStreams(ctx, "c1")
+	if err != nil {
+		t.Fatalf("IncomeStreams: %v", err)
+	}
+	if len(stored) != 0 {
+		t.Errorf("IncomeStreams after the override = %v, want none", stored)
+	}
+	if n := countDerivedSets(t, e, "c1"); n != 2 {
+		t.Errorf("stored sets = %d, want 2: the stream's, then one empty set stored once", n)
+	}
+
+	// A customer who never had income never stores an empty set.
+	if _, err := d.RefreshIncome(ctx, "c2", now); err != nil {
+		t.Fatalf("RefreshIncome c2: %v", err)
+	}
+	if n := countDerivedSets(t, e, "c2"); n != 0 {
+		t.Errorf("stored sets of a customer without income = %d, want 0", n)
+	}
 }

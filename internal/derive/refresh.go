@@ -59,8 +59,8 @@ func (d *Deriver) RefreshIncome(ctx context.Context, customerID string, now time
 // the detection date. Each of the two sets is stored under a derived_at
 // later than any stored one, unless it equals the newest stored set of its
 // kind: re-deriving unchanged data (a restart that reloads the same files)
-// must not grow the tables. An empty set is not stored, so the newest
-// stored set stays readable.
+// must not grow the tables. An empty set is stored as one marker row (see
+// emptySetRule) only when it replaces a set that was not empty.
 //
 // It reads the transactions on one connection while it reads the stamps
 // of the stored sets, the payment orders and any stored set not cached on
@@ -110,8 +110,11 @@ func (d *Deriver) refresh(ctx context.Context, customerID string, now time.Time,
 	}
 
 	// Step 2: compare with the newest stored sets.
-	incomeChanged := stored.incomeAt.IsZero() || !sameStreams(stored.income, derived.Income)
-	commitmentsChanged := stored.commitmentsAt.IsZero() || !sameCommitments(stored.commitments, derived.Commitments)
+	// With nothing stored, an empty set is no change.
+	incomeChanged := !sameStreams(stored.income, derived.Income) ||
+		stored.incomeAt.IsZero() && len(derived.Income) > 0
+	commitmentsChanged := !sameCommitments(stored.commitments, derived.Commitments) ||
+		stored.commitmentsAt.IsZero() && len(derived.Commitments) > 0
 	if !incomeChanged && !commitmentsChanged {
 		d.logger().Debug("insights unchanged", "customer_id", customerID,
 			"streams", len(derived.Income), "commitments", len(derived.Commitments))
@@ -146,18 +149,16 @@ func (d *Deriver) refresh(ctx context.Context, customerID string, now time.Time,
 
 // insertSets inserts each of sets into the table of the same index under
 // derivedAt, at once, and records each set stored in d's setCache. An
-// empty set is not stored.
+// empty set is stored as its marker row.
 func (d *Deriver) insertSets(ctx context.Context, customerID string, derivedAt time.Time, tables []setTable, sets []setRows) error {
 	errs := make([]error, len(sets))
 	var wait sync.WaitGroup
 	for i, t := range tables {
-		if len(sets[i].rows) == 0 {
-			continue
-		}
 		wait.Go(func() {
 			if errs[i] = d.insertSet(ctx, t, customerID, derivedAt, sets[i].rows); errs[i] == nil {
-				// A copy, because the caller gets the derived slices.
-				stored := setRows{rows: slices.Clone(sets[i].rows), derivedAt: derivedAt, stored: len(sets[i].rows)}
+				// A copy, because the caller gets the derived slices. The
+				// marker row of an empty set counts as one stored row.
+				stored := setRows{rows: slices.Clone(sets[i].rows), derivedAt: derivedAt, stored: max(len(sets[i].rows), 1)}
 				d.setCache.put(t, customerID, stored)
 			}
 		})

@@ -58,6 +58,12 @@ ORDER BY derived_at DESC
 LIMIT 1 WITH TIES`, t.name, t.counterparty, paymentType)
 }
 
+// emptySetRule is the rule of the one row that stores an empty set: the
+// set that replaces a stored one when nothing is detected any more, such as
+// income after the payer was overridden to a transfer. Readers skip the row
+// but take its derived_at, so the older set is no longer the newest.
+const emptySetRule = "empty-set"
+
 // storedSets is the newest stored set of each kind, with its derived_at,
 // which is zero when none is stored.
 type storedSets struct {
@@ -101,15 +107,11 @@ func newStoredSets(byTable map[string]setRows) storedSets {
 		for _, row := range read.rows {
 			sets.income = append(sets.income, streamOf(row))
 		}
-		if len(read.rows) > 0 {
-			sets.incomeAt = read.derivedAt
-		}
+		sets.incomeAt = read.derivedAt
 	}
 	if read, ok := byTable[commitmentsTable.name]; ok {
 		sets.commitments = append(sets.commitments, read.rows...)
-		if len(read.rows) > 0 {
-			sets.commitmentsAt = read.derivedAt
-		}
+		sets.commitmentsAt = read.derivedAt
 	}
 
 	slices.SortFunc(sets.income, func(a, b categorize.Stream) int {
@@ -150,13 +152,16 @@ func (d *Deriver) storedSet(ctx context.Context, customerID string, t setTable) 
 			return set, fmt.Errorf("read %s: row %d: unknown table %q", t.name, n, table)
 		}
 		set.stored++
+		set.derivedAt = derivedAt
+		if row.Rule == emptySetRule {
+			continue
+		}
 		id := identity{row.Payee, row.Currency}
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
 		set.rows = append(set.rows, row)
-		set.derivedAt = derivedAt
 	}
 	if err := rows.Err(); err != nil {
 		return set, fmt.Errorf("read %s: %w", t.name, err)
@@ -277,7 +282,7 @@ func (t setTable) setSchema() *arrow.Schema {
 // insertSet writes rows to t as one insert. It writes nothing for no rows.
 func (d *Deriver) insertSet(ctx context.Context, t setTable, customerID string, derivedAt time.Time, rows []categorize.Commitment) error {
 	if len(rows) == 0 {
-		return nil
+		rows = []categorize.Commitment{{LastPaid: unpaidDate, Rule: emptySetRule}}
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, t.setSchema())
 	defer b.Release()
