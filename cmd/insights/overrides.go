@@ -177,7 +177,7 @@ func addOverride(ctx context.Context, s *overrides.Store, stdout io.Writer, logg
 	fmt.Fprintf(stdout, "%s override %q of customer %q: category %s, rule override:%s\n", verb, o.ID, customer, o.Category, o.ID)
 
 	// An override may be set before the customer's data arrives, but a
-	// mistyped customer ID looks the same, so the output says which it is.
+	// mistyped customer ID looks the same, so the output notes which it is.
 	stored, err := s.StoredTransactions(ctx, customer)
 	if err != nil {
 		return err

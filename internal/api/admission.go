@@ -33,7 +33,7 @@ type AdmissionLimits struct {
 // Admission bounds the requests that do decision and issuance work: POST
 // /graphql (attestation requests and token fetches) and the consent
 // pages of a request (open, approve, deny). A request beyond
-// MaxInFlight waits up to Wait for another to finish and is then answered
+// MaxInFlight waits up to Wait for another to finish and then gets
 // 503 with Retry-After. Past capacity the service so keeps completing
 // requests at its capacity, instead of queueing work whose clients have
 // given up and timing out on all of it.
@@ -115,7 +115,7 @@ func (a *Admission) acquire(ctx context.Context) bool {
 	}
 }
 
-// reject answers 503 with Retry-After: a GraphQL error with the code
+// reject writes 503 with Retry-After: a GraphQL error with the code
 // UNAVAILABLE on /graphql, and plain text elsewhere. Rejections are
 // logged once per 1,000, with the running count.
 func (a *Admission) reject(w http.ResponseWriter, r *http.Request) {

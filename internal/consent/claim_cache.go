@@ -12,9 +12,9 @@ import (
 // claimValueLifetime is how long a derived claim value is reused for
 // another request of the same customer with the same claim. It bounds how
 // stale a consent page or a token may be when the customer's data changes
-// without this process being notified: an ingest by another process or
-// replica, a birth date stored from an ID token, or a day boundary that
-// changes an age or an average. A feed pull in this process drops the
+// without this process being notified. Such changes are an ingest by
+// another process or replica, a birth date stored from an ID token, or a
+// day boundary that changes an age or an average. A feed pull in this process drops the
 // customer's values at once (ForgetClaims).
 const claimValueLifetime = 30 * time.Second
 

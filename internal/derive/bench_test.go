@@ -50,7 +50,7 @@ func benchCustomers() int {
 // cached and the customer has no payment orders: the history and sideQuery.
 // all/uncached runs two more. On the 2-core test machine while idle (load
 // average under 2), all took 13 to 16 ms of wall time with 10 million
-// entries stored, all/uncached 20 to 22 ms and all/first 23 to 28 ms; under
+// entries stored, all/uncached 20 to 22 ms and all/first 23 to 28 ms. Under
 // load the wall times grow by the wait for a core (see docs/benchmarks.md).
 func BenchmarkInsights(b *testing.B) {
 	ctx := context.Background()

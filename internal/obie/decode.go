@@ -353,11 +353,11 @@ func decodeAddresses(r reporter, party *jsonPath, p *partyRecord) bool {
 	path := party.key(".Address")
 	switch raw[0] {
 	case '{':
-		var one PostalAddress
-		if !decodeRecord(r, path, raw, &one) {
+		var address PostalAddress
+		if !decodeRecord(r, path, raw, &address) {
 			return false
 		}
-		p.Party.Address = OneOrMany[PostalAddress]{one}
+		p.Party.Address = OneOrMany[PostalAddress]{address}
 		return true
 	case '[':
 	default:

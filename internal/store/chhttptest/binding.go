@@ -17,6 +17,10 @@ import (
 // service, but it returns only decoded rows, and this server must pass raw
 // Native bytes in both directions, so it calls the C API itself. Handles
 // are opaque and passed back unchanged.
+//
+// NOTE: the symbol lookups repeat those of internal/store/chdb/lib.go. A
+// raw-format query and insert stream exported by that package would let
+// this one drop its own binding.
 type engineLibrary struct {
 	connect          func(argc int32, argv []*byte) *uintptr
 	closeConn        func(conn *uintptr)

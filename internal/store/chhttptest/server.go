@@ -12,9 +12,9 @@
 // deflate, br). Responses carry the X-ClickHouse-* headers, and a failure is
 // ClickHouse's exception body with a non-200 status.
 //
-// It is the same SQL engine as clickhouse-server, but not that server: there
-// is no native TCP protocol, no users or grants beyond one configured
-// user, no replication (no Keeper) and no remote_servers, so
+// It is the same SQL engine as clickhouse-server, but not that server. It
+// has no native TCP protocol, no users or grants beyond one configured
+// user, no replication (no Keeper) and no remote_servers. So
 // ReplicatedMergeTree, Distributed tables and ON CLUSTER fail.
 package chhttptest
 
