@@ -148,7 +148,7 @@ func run(ctx context.Context, cfg config, logger *slog.Logger) error {
 	for _, r := range rates {
 		phases = append(phases, loadtest.Phase{Name: fmt.Sprintf("ramp %d/s", r), Rate: r, Duration: cfg.step})
 	}
-	opts := loadtest.Options{MaxInFlight: cfg.maxInFlight, RSS: srv.RSS, Progress: os.Stderr, StopErrorRate: cfg.stopErrors}
+	opts := loadtest.Options{MaxInFlight: cfg.maxInFlight, RSS: srv.RSS, CPU: srv.CPU, Progress: os.Stderr, StopErrorRate: cfg.stopErrors}
 	opts.Phases = phases
 	reports := loadtest.Run(ctx, d, sessions, opts)
 	if cfg.duration > 0 && ctx.Err() == nil {

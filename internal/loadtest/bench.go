@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -28,6 +29,9 @@ type Options struct {
 	MaxInFlight int
 	// RSS returns the service's resident memory; nil skips memory samples.
 	RSS func() (int64, error)
+	// CPU returns the CPU time the service has used since it started
+	// (user and system, all threads); nil skips the CPU figures.
+	CPU func() (time.Duration, error)
 	// Progress receives one line per phase as it ends; nil discards them.
 	Progress io.Writer
 	// StopErrorRate ends the run after a phase in which more than this
@@ -49,6 +53,29 @@ type PhaseReport struct {
 	RSS       []int64 // samples, one a second
 	LoadStart string  // /proc/loadavg when the phase started
 	LoadEnd   string
+	// CPU is the service's CPU time during the phase, and -1 when it was
+	// not measured.
+	CPU time.Duration
+}
+
+// CPUPerFlow returns the service's CPU time per completed flow, or -1
+// when CPU was not measured or no flow completed. Unlike throughput and
+// latency it changes little with other work on a shared machine, so it
+// compares builds measured at different times.
+func (p PhaseReport) CPUPerFlow() time.Duration {
+	if p.CPU < 0 || p.Completed == 0 {
+		return -1
+	}
+	return p.CPU / time.Duration(p.Completed)
+}
+
+// Cores returns the service's average CPU use during the phase in cores,
+// or -1 when CPU was not measured.
+func (p PhaseReport) Cores() float64 {
+	if p.CPU < 0 || p.Elapsed <= 0 {
+		return -1
+	}
+	return p.CPU.Seconds() / p.Elapsed.Seconds()
 }
 
 // Throughput returns completed flows (issued tokens) per second.
@@ -107,7 +134,8 @@ func Run(ctx context.Context, d *Driver, sessions []*Session, opts Options) []Ph
 }
 
 func runPhase(ctx context.Context, d *Driver, sessions []*Session, ph Phase, opts Options) PhaseReport {
-	r := PhaseReport{Phase: ph, Errors: map[string]int{}, Latencies: map[string][]time.Duration{}, LoadStart: loadavg()}
+	r := PhaseReport{Phase: ph, Errors: map[string]int{}, Latencies: map[string][]time.Duration{}, LoadStart: loadavg(), CPU: -1}
+	cpuStart, cpuErr := readCPU(opts.CPU)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var inFlight atomic.Int64
@@ -159,10 +187,21 @@ func runPhase(ctx context.Context, d *Driver, sessions []*Session, ph Phase, opt
 	}
 	wg.Wait()
 	r.Elapsed = time.Since(begin)
+	if cpuEnd, err := readCPU(opts.CPU); cpuErr == nil && err == nil {
+		r.CPU = cpuEnd - cpuStart
+	}
 	close(stopSampling)
 	<-samplingDone
 	r.LoadEnd = loadavg()
 	return r
+}
+
+// readCPU calls cpu, and reports an error when it is nil.
+func readCPU(cpu func() (time.Duration, error)) (time.Duration, error) {
+	if cpu == nil {
+		return 0, errors.New("no CPU source")
+	}
+	return cpu()
 }
 
 func sampleRSS(rss func() (int64, error), mu *sync.Mutex, out *[]int64, stop <-chan struct{}) {
@@ -207,18 +246,40 @@ func (p PhaseReport) Summary() string {
 	if n := len(p.RSS); n > 0 {
 		rss = fmt.Sprintf(" rss_mib first %s max %s last %s", mib(p.RSS[0]), mib(slices.Max(p.RSS)), mib(p.RSS[n-1]))
 	}
+	var cpu string
+	if p.CPU >= 0 {
+		cpu = fmt.Sprintf(" cpu_ms_per_flow %s cores %s", cpuPerFlow(p), cores(p))
+	}
 	return fmt.Sprintf("%s: offered %d/s for %s: started %d issued %d (%.1f/s) errors %d (overloaded %d) "+
-		"approve p50 %s p99 %s ms, flow p50 %s p99 %s ms, load %s -> %s%s",
+		"approve p50 %s p99 %s ms, flow p50 %s p99 %s ms, load %s -> %s%s%s",
 		p.Name, p.Rate, p.Duration, p.Started, p.Completed, p.Throughput(), p.ErrorCount(), p.Overloaded,
 		ms(p.Percentile(StepApprove, 0.5)), ms(p.Percentile(StepApprove, 0.99)),
-		ms(p.Percentile("flow", 0.5)), ms(p.Percentile("flow", 0.99)), p.LoadStart, p.LoadEnd, rss)
+		ms(p.Percentile("flow", 0.5)), ms(p.Percentile("flow", 0.99)), p.LoadStart, p.LoadEnd, rss, cpu)
+}
+
+// cpuPerFlow formats CPUPerFlow in milliseconds, "n/a" when unknown.
+func cpuPerFlow(p PhaseReport) string {
+	d := p.CPUPerFlow()
+	if d < 0 {
+		return "n/a"
+	}
+	return ms(d)
+}
+
+// cores formats Cores, "n/a" when unknown.
+func cores(p PhaseReport) string {
+	c := p.Cores()
+	if c < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f", c)
 }
 
 // WriteTable writes the reports as a Markdown table: one row per phase
 // with throughput, errors, p50/p99 of every step and memory.
 func WriteTable(w io.Writer, reports []PhaseReport) {
-	fmt.Fprintln(w, "| phase | offered/s | issued/s | errors | request p50/p99 ms | open p50/p99 | approve (issuance) p50/p99 | fetch p50/p99 | whole flow p50/p99 | RSS first/max/last MiB | loadavg start → end |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| phase | offered/s | issued/s | errors | request p50/p99 ms | open p50/p99 | approve (issuance) p50/p99 | fetch p50/p99 | whole flow p50/p99 | service CPU ms/flow | service cores | RSS first/max/last MiB | loadavg start → end |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, p := range reports {
 		cells := []string{p.Name, fmt.Sprint(p.Rate), fmt.Sprintf("%.1f", p.Throughput()), fmt.Sprint(p.ErrorCount())}
 		for _, step := range append(slices.Clone(Steps), "flow") {
@@ -228,7 +289,7 @@ func WriteTable(w io.Writer, reports []PhaseReport) {
 		if n := len(p.RSS); n > 0 {
 			rss = mib(p.RSS[0]) + " / " + mib(slices.Max(p.RSS)) + " / " + mib(p.RSS[n-1])
 		}
-		cells = append(cells, rss, p.LoadStart+" → "+p.LoadEnd)
+		cells = append(cells, cpuPerFlow(p), cores(p), rss, p.LoadStart+" → "+p.LoadEnd)
 		fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
 	}
 	for _, p := range reports {

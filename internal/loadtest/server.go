@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -119,6 +120,44 @@ func (s *Server) Stop() error {
 // /proc/PID/status.
 func (s *Server) RSS() (int64, error) {
 	return processRSS(s.PID())
+}
+
+// CPU returns the user and system CPU time of the service so far, all
+// threads (chDB's included), from /proc/PID/stat.
+func (s *Server) CPU() (time.Duration, error) {
+	return processCPU(s.PID())
+}
+
+// clockTicks is the unit of the CPU times in /proc/PID/stat, USER_HZ,
+// which Linux fixes at 100 per second on the platforms it reports to
+// user space.
+const clockTicks = 100
+
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces,
+	// so fields are counted from the last ')': utime and stime are the
+	// 14th and 15th fields of the line, the 12th and 13th after it.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: no ')'", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %d fields after the command name", pid, len(f))
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse /proc/%d/stat: CPU time %q: %w", pid, s, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
 func processRSS(pid int) (int64, error) {
