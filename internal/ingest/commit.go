@@ -49,7 +49,7 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 	}
 	if l.logger().Enabled(ctx, slog.LevelDebug) {
 		// The number of staged parts shows whether staging was merged.
-		parts, err := l.count(ctx, "SELECT uniqExact(_part) FROM transactions_staging WHERE load_id = {load:String}",
+		parts, err := l.count(ctx, "SELECT uniqExact(_part) FROM "+ld.txTable+" WHERE load_id = {load:String}",
 			store.P("load", ld.id))
 		l.logger().Debug("commit started", "load_id", ld.id, "source", ld.source, "staged_parts", parts, "err", err)
 	}
@@ -61,9 +61,9 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 	}
 	inserted := 0
 	for _, m := range []move{
-		{accountsTable.name, accountsTable.columns(), accountsTable.identity, noRange},
-		{partiesTable.name, partiesTable.columns(), partiesTable.identity, noRange},
-		{balancesTable.name, balancesTable.columns(), balancesTable.identity, noRange},
+		{accountsTable.name, "accounts_staging", accountsTable.columns(), accountsTable.identity, noRange},
+		{partiesTable.name, "parties_staging", partiesTable.columns(), partiesTable.identity, noRange},
+		{balancesTable.name, "balances_staging", balancesTable.columns(), balancesTable.identity, noRange},
 	} {
 		n, err := ld.moveRows(ctx, m, []keyRange{{}})
 		if err != nil {
@@ -71,18 +71,7 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 		}
 		inserted += n
 	}
-	slices, err := ld.transactionSlices(ctx, ld.sliceRows)
-	if err != nil {
-		return fail(err)
-	}
-	if len(slices) > 1 {
-		// The Arrow buffers of staging are garbage by now, but the Go heap
-		// keeps their pages (about 200 MiB at 10M rows) until later
-		// collections. A load large enough for several slices hands them
-		// back to the operating system before chDB's move needs memory.
-		debug.FreeOSMemory()
-	}
-	n, err := ld.moveRows(ctx, move{transactionsTable.name, transactionsTable.columns(), transactionsTable.identity, transactionsRange}, slices)
+	n, err := ld.commitTransactions(ctx)
 	if err != nil {
 		return fail(err)
 	}
@@ -121,6 +110,7 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 // move describes the copy of one table's staged rows into it.
 type move struct {
 	table    string
+	source   string // the staging table
 	columns  string
 	identity []string
 	// storedRange returns conditions, each starting with AND, that narrow
@@ -132,14 +122,54 @@ type move struct {
 // noRange compares with all of the customer's stored rows of a table.
 func noRange(string) string { return "" }
 
+// transactionColumns are the columns that a load's table of transactions
+// and transactions share: those of transactionsTable and seq.
+var transactionColumns = transactionsTable.columns() + ", seq"
+
+// commitTransactions stores the load's staged transactions in
+// transactions, by attaching the parts of the load's table where that
+// stores the same rows (attachTransactions), otherwise by moving them, and
+// returns how many rows it inserted.
+func (ld *Load) commitTransactions(ctx context.Context) (int, error) {
+	m := move{transactionsTable.name, ld.txTable, transactionColumns, transactionsTable.identity, ld.transactionsRange}
+	ld.loader.logger().Debug("moving staged rows", "table", m.table, "load_id", ld.id, "source_table", m.source)
+	stored, err := ld.storedRows(ctx, m)
+	if err != nil {
+		return 0, err
+	}
+	attached, err := ld.attachTransactions(ctx, stored)
+	if err != nil {
+		return 0, err
+	}
+	if !attached {
+		slices, err := ld.transactionSlices(ctx, ld.sliceRows)
+		if err != nil {
+			return 0, err
+		}
+		if len(slices) > 1 {
+			// The Arrow buffers of staging are garbage by now, but the Go
+			// heap keeps their pages (about 200 MiB at 10M rows) until
+			// later collections. A load large enough for several slices
+			// hands them back to the operating system before chDB's move
+			// needs memory.
+			debug.FreeOSMemory()
+		}
+		ld.loader.logger().Debug("moving staged transactions", "load_id", ld.id, "slices", len(slices), "dedupe", stored > 0)
+		if err := ld.moveSlices(ctx, m, slices, stored); err != nil {
+			return 0, err
+		}
+	}
+	return ld.insertedRows(ctx, m)
+}
+
 // transactionsRange narrows the stored rows that the dedupe of transactions
 // compares with to the key range being moved and to the accounts and
 // booking-time range of the load's staged rows in that key range. A row
 // with the same identity and content has the same account, key and booking
 // time, so the narrowing changes no result, and ClickHouse builds its set
 // from that range instead of all of the customer's history.
-func transactionsRange(slice string) string {
-	staged := "FROM transactions_staging WHERE load_id = {load:String}" + slice
+func (ld *Load) transactionsRange(slice string) string {
+	staged := "FROM " + ld.txTable + " WHERE load_id = {load:String}" + slice
 	return `
       AND account_id IN (SELECT account_id ` + staged + `)
       AND booking_time BETWEEN (SELECT min(booking_time) ` + staged + `)
@@ -188,27 +218,51 @@ SETTINGS optimize_read_in_order = 1, max_threads = 2, max_block_size = 8192,
 // rows. A process killed between two ranges leaves rows that the rerun
 // recognises by content hash, as it does between two tables.
 func (ld *Load) moveRows(ctx context.Context, m move, slices []keyRange) (int, error) {
-	params := []store.Param{store.P("load", ld.id), store.P("customer", ld.customerID)}
 	ld.loader.logger().Debug("moving staged rows", "table", m.table, "load_id", ld.id, "slices", len(slices))
+	stored, err := ld.storedRows(ctx, m)
+	if err != nil {
+		return 0, err
+	}
+	if err := ld.moveSlices(ctx, m, slices, stored); err != nil {
+		return 0, err
+	}
+	return ld.insertedRows(ctx, m)
+}
+
+// storedRows counts the customer's stored rows of m.table in the range
+// that m.storedRange selects for the whole load.
+func (ld *Load) storedRows(ctx context.Context, m move) (int, error) {
 	stored, err := ld.loader.count(ctx, "SELECT count() FROM "+m.table+
-		" WHERE customer_id = {customer:String}"+m.storedRange(""), params...)
+		" WHERE customer_id = {customer:String}"+m.storedRange(""),
+		store.P("load", ld.id), store.P("customer", ld.customerID))
 	if err != nil {
 		return 0, fmt.Errorf("count stored rows of %s: %w", m.table, err)
 	}
+	return stored, nil
+}
 
+// moveSlices runs the INSERT ... SELECT of moveRows for each key range of
+// slices, with the dedupe when stored > 0.
+func (ld *Load) moveSlices(ctx context.Context, m move, slices []keyRange, stored int) error {
+	params := []store.Param{store.P("load", ld.id), store.P("customer", ld.customerID)}
 	for i, r := range slices {
 		slice, sliceParams := r.filter()
 		query := moveQuery(m, slice, stored > 0)
 		if err := ld.loader.Engine.Exec(ctx, query, append(sliceParams, params...)...); err != nil {
-			return 0, fmt.Errorf("move staged rows into %s (slice %d of %d): %w", m.table, i+1, len(slices), err)
+			return fmt.Errorf("move staged rows into %s (slice %d of %d): %w", m.table, i+1, len(slices), err)
 		}
 		if len(slices) > 1 {
 			ld.loader.logger().Debug("slice moved", "table", m.table, "load_id", ld.id, "slice", i+1, "slices", len(slices))
 		}
 	}
+	return nil
+}
 
+// insertedRows counts the rows of m.table that the load inserted.
+func (ld *Load) insertedRows(ctx context.Context, m move) (int, error) {
 	n, err := ld.loader.count(ctx, "SELECT count() FROM "+m.table+
-		" WHERE customer_id = {customer:String} AND load_id = {load:String}", params...)
+		" WHERE customer_id = {customer:String} AND load_id = {load:String}",
+		store.P("load", ld.id), store.P("customer", ld.customerID))
 	if err != nil {
 		return 0, fmt.Errorf("count rows moved into %s: %w", m.table, err)
 	}
@@ -220,10 +274,10 @@ func (ld *Load) moveRows(ctx context.Context, m move, slices []keyRange) (int, e
 // dedupe is true.
 func moveQuery(m move, slice string, dedupe bool) string {
 	ident := strings.Join(m.identity, ", ")
-	latest := fmt.Sprintf(`SELECT %[2]s FROM %[1]s_staging
+	latest := fmt.Sprintf(`SELECT %[2]s FROM %[1]s
     WHERE load_id = {load:String} AND customer_id = {customer:String}%[4]s
     ORDER BY customer_id, %[3]s, seq DESC
-    LIMIT 1 BY %[3]s`, m.table, m.columns, ident, slice)
+    LIMIT 1 BY %[3]s`, m.source, m.columns, ident, slice)
 	if !dedupe {
 		return fmt.Sprintf("INSERT INTO %[1]s (%[2]s)\n%[3]s%[4]s", m.table, m.columns, latest, moveSettings)
 	}
@@ -249,7 +303,7 @@ SELECT ` + cols + `, fromUnixTimestamp64Milli({now:Int64}, 'UTC'), {load:String}
 FROM transactions FINAL
 WHERE customer_id = {customer:String} AND status = 'pending'
   AND (account_id, transaction_key) IN (
-      SELECT account_id, transaction_key FROM transactions_staging
+      SELECT account_id, transaction_key FROM ` + ld.txTable + `
       WHERE load_id = {load:String} AND status = 'booked'
         AND (account_id, transaction_key) IN (
             SELECT account_id, transaction_key FROM transactions

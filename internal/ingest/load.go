@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"regexp"
+	"strings"
 	"time"
 
 	insights "github.com/openbanking-insights/insights"
@@ -56,6 +57,18 @@ type Load struct {
 	// sliceRows is about the largest number of staged transactions that
 	// Commit moves with one statement; see transactionSlices.
 	sliceRows int
+
+	// txTable is the table the load stages its transactions in: its own
+	// table (loadTableName), or transactions_staging on a cluster; see
+	// attach.go.
+	txTable string
+	// mayAttach is true when Commit may attach the parts of txTable to
+	// transactions: txTable is the load's own table.
+	mayAttach bool
+	// hashCheckRows is the largest number of staged transactions that
+	// Commit checks for repeated identities with a hash set; see
+	// mayRepeatIdentity.
+	hashCheckRows int
 }
 
 // Window is a booking-time range of one account that a pull read. Complete
@@ -92,28 +105,40 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 	if _, err := rand.Read(id[:]); err != nil {
 		return nil, fmt.Errorf("begin load of %s: load ID: %w", source, err)
 	}
+	loadID := hex.EncodeToString(id[:])
 	zone := l.zone()
 	now := l.now()
+	ingestedAt := now.UTC().Truncate(time.Millisecond)
+	txTable, ownTable := "transactions_staging", !isCluster(l.Engine)
+	if ownTable {
+		txTable = loadTableName(loadID)
+		if err := l.createLoadTable(ctx, loadID, loadOwner(customerID, source), ingestedAt); err != nil {
+			return nil, fmt.Errorf("begin load of %s: %w", source, err)
+		}
+	}
 	digest := sha256.New()
 	digest.Write([]byte(hashFields(source)))
 	ld := &Load{
 		loader:       l,
-		id:           hex.EncodeToString(id[:]),
+		id:           loadID,
 		customerID:   customerID,
 		source:       source,
-		ingestedAt:   now.UTC().Truncate(time.Millisecond),
+		ingestedAt:   ingestedAt,
 		zone:         zone,
 		today:        insights.DateOf(now.In(zone)),
 		keys:         newKeyer(),
 		categorizer:  categorizer,
 		digest:       digest,
-		accounts:     newStager(accountsTable),
-		balances:     newStager(balancesTable),
-		parties:      newStager(partiesTable),
-		transactions: newStager(transactionsTable),
+		accounts:     newStager(accountsTable, "accounts_staging"),
+		balances:     newStager(balancesTable, "balances_staging"),
+		parties:      newStager(partiesTable, "parties_staging"),
+		transactions: newStager(transactionsTable, txTable),
+		txTable:      txTable,
+		mayAttach:    ownTable,
 		records:      Result{Source: source},
 		sliceRows:    defaultSliceRows,
 	}
+	ld.hashCheckRows = hashCheckRows
 	ld.inserts = newInserter(ld)
 	return ld, nil
 }
@@ -240,7 +265,8 @@ var loadIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 var stagingTables = []string{"accounts_staging", "balances_staging", "parties_staging", "transactions_staging"}
 
 // dropStaging drops the staging partition of load id in every staging
-// table. Dropping a partition that does not exist is not an error.
+// table, and the load's own table of transactions. Dropping a partition or
+// table that does not exist is not an error.
 func (l *Loader) dropStaging(ctx context.Context, id string) error {
 	if !loadIDPattern.MatchString(id) {
 		return fmt.Errorf("invalid load ID %q", id)
@@ -250,7 +276,10 @@ func (l *Loader) dropStaging(ctx context.Context, id string) error {
 			return fmt.Errorf("drop staging partition of load %s in %s: %w", id, t, err)
 		}
 	}
-	return nil
+	if isCluster(l.Engine) {
+		return nil
+	}
+	return l.dropLoadTable(ctx, loadTableName(id))
 }
 
 // staleStagingAge is how long staged rows of other sources may wait. A
@@ -261,9 +290,22 @@ const staleStagingAge = 24 * time.Hour
 // dropStaleStaging drops the staged rows that an unfinished earlier load of
 // the same customer and source left (a crash, or a process that returned
 // without Commit or Abort), and those of any load older than
-// staleStagingAge.
+// staleStagingAge: their partitions of the staging tables and their own
+// tables of transactions.
 func (l *Loader) dropStaleStaging(ctx context.Context, customerID, source string) error {
 	cutoff := l.now().Add(-staleStagingAge).UnixMilli()
+	if !isCluster(l.Engine) {
+		tables, err := l.staleLoadTables(ctx, loadOwner(customerID, source), cutoff)
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if err := l.dropLoadTable(ctx, t); err != nil {
+				return err
+			}
+			l.logger().Info("staged rows of an unfinished load dropped", "load_id", strings.TrimPrefix(t, loadTablePrefix), "table", t)
+		}
+	}
 	for _, t := range stagingTables {
 		ids, err := l.staleLoads(ctx, t, customerID, source, cutoff)
 		if err != nil {

@@ -82,10 +82,12 @@ func syncInserts(t *testing.T, ld *Load) {
 	ld.inserts = newInserter(ld)
 }
 
+// stagedRows counts the rows of the staging tables and of the loads' own
+// tables of transactions.
 func stagedRows(t *testing.T, engine store.Engine) int {
 	t.Helper()
 	total := 0
-	for _, table := range stagingTables {
+	for _, table := range append(loadTables(t, engine), stagingTables...) {
 		n, err := countQuery(context.Background(), engine, "SELECT count() FROM "+table)
 		if err != nil {
 			t.Fatal(err)
@@ -93,6 +95,14 @@ func stagedRows(t *testing.T, engine store.Engine) int {
 		total += n
 	}
 	return total
+}
+
+// loadTables returns the names of the loads' own tables of transactions in
+// the engine's database.
+func loadTables(t *testing.T, engine store.Engine) []string {
+	t.Helper()
+	return queryStrings(t, engine, `SELECT name FROM system.tables
+WHERE database = currentDatabase() AND startsWith(name, 'transactions_load_') ORDER BY name`)
 }
 
 func TestLoad_abortStoresNothing(t *testing.T) {

@@ -119,7 +119,7 @@ WHERE customer_id = {customer:String} AND account_id = {account:String}
 	// account (millions in a large load).
 	query += `
   AND transaction_key NOT IN (
-      SELECT transaction_key FROM transactions_staging
+      SELECT transaction_key FROM ` + ld.txTable + `
       WHERE load_id = {load:String} AND account_id = {account:String}
         AND transaction_key IN (
             SELECT transaction_key FROM transactions
@@ -188,7 +188,7 @@ func (ld *Load) markState(ctx context.Context, accountID, state string, keys, su
 		supersededBy = make([]string, len(keys))
 	}
 	var cols []string
-	for _, c := range strings.Split(transactionsTable.columns(), ", ") {
+	for _, c := range strings.Split(transactionColumns, ", ") {
 		if c != "ingested_at" && c != "load_id" {
 			cols = append(cols, c)
 		}

@@ -27,8 +27,8 @@ const defaultSliceRows = 250000
 const sliceSamplesPerSlice = 256
 
 // rowKey is the identity of a transaction row after customer_id, the
-// leading columns of the sorting key of transactions and of
-// transactions_staging.
+// leading columns of the sorting key of transactions and of the table a
+// load stages its transactions in.
 type rowKey struct {
 	account, key string
 }
@@ -80,7 +80,7 @@ func (ld *Load) transactionSlices(ctx context.Context, sliceRows int) ([]keyRang
 	modulus := max(1, sliceRows/sliceSamplesPerSlice)
 	perSlice := max(1, sliceRows/modulus)
 
-	rows, err := ld.loader.Engine.Query(ctx, `SELECT account_id, transaction_key FROM transactions_staging
+	rows, err := ld.loader.Engine.Query(ctx, `SELECT account_id, transaction_key FROM `+ld.txTable+`
 WHERE load_id = {load:String} AND cityHash64(account_id, transaction_key) % {modulus:UInt64} = 0
 ORDER BY account_id, transaction_key`,
 		store.P("load", ld.id), store.P("modulus", strconv.Itoa(modulus)))

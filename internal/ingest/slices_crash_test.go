@@ -58,6 +58,21 @@ func TestSlicedCommitProcess(t *testing.T) {
 	}
 }
 
+// appendLines appends NDJSON lines to the file at path.
+func appendLines(t *testing.T, path string, lines ...string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(strings.Join(lines, "\n") + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // slicedCommitCommand returns the command that runs TestSlicedCommitProcess
 // on dataDir and feed in a new process of this test binary.
 func slicedCommitCommand(dataDir, feed string) *exec.Cmd {
@@ -74,6 +89,9 @@ func TestCommit_exactlyOnceAfterSIGKILLBetweenSlices(t *testing.T) {
 	bin := buildCrashHelper(t, dir)
 	feed := filepath.Join(dir, "feed.ndjson")
 	writeFeed(t, feed, slicedCrashFeedSize)
+	// A second version of an entry of the file makes the first load move
+	// its rows instead of attaching them.
+	appendLines(t, feed, txLine("T10", "Booked", "Debit", "99.99", "2024-01-01T00:10:30.000Z"))
 
 	// The reference is an uninterrupted load that moves all rows with one
 	// statement.

@@ -132,7 +132,7 @@ func TestTransactionSlices_coverEveryRowOnce(t *testing.T) {
 			t.Errorf("slice %d starts at %v, not where slice %d ends (%v)", i+1, r.from, i, slices[i-1].to)
 		}
 		filter, params := r.filter()
-		n, err := countQuery(ctx, engine, "SELECT count() FROM transactions_staging WHERE load_id = {load:String}"+filter,
+		n, err := countQuery(ctx, engine, "SELECT count() FROM "+ld.txTable+" WHERE load_id = {load:String}"+filter,
 			append(params, store.P("load", ld.id))...)
 		if err != nil {
 			t.Fatalf("count rows of slice %d: %v", i+1, err)
@@ -213,14 +213,17 @@ func TestCommit_failureBetweenSlicesThenRerun(t *testing.T) {
 	ctx := context.Background()
 	engine := storetest.New(t)
 	feed := writeSlicedFeed(t, "feed.ndjson", slicedFeedSize)
+	// A second version of an entry of the file makes the first load move
+	// its rows in slices instead of attaching them.
+	repeated := txLine("T10", "Booked", "Debit", "99.99", "2024-01-01T00:10:30.000Z")
 	l := newLoader(t, engine)
-	commitFeed(t, l, "reference", feed, defaultSliceRows)
+	commitFeed(t, l, "reference", feed, defaultSliceRows, repeated)
 	wantDigest, wantRows := storedDigest(t, engine, "reference")
 
 	// The third slice's statement fails, after two slices were moved.
 	failing := &failingEngine{Engine: engine, prefix: "INSERT INTO transactions (", n: 3}
 	broken := newLoader(t, failing)
-	_, err := stageForCommit(t, broken, "c1", feed, slicedRows).Commit(ctx, nil)
+	_, err := stageForCommit(t, broken, "c1", feed, slicedRows, repeated).Commit(ctx, nil)
 	if !errors.Is(err, errInjected) {
 		t.Fatalf("Commit with a failing third slice returned %v, want the injected failure", err)
 	}
@@ -238,9 +241,9 @@ func TestCommit_failureBetweenSlicesThenRerun(t *testing.T) {
 		t.Errorf("failed commit recorded %d loads, want none", c.Loads)
 	}
 
-	res := commitFeed(t, l, "c1", feed, slicedRows)
-	if res.Unchanged != moved+feedAccounts {
-		t.Errorf("rerun found %d records unchanged, want the %d transactions of the failed run and %d accounts",
+	res := commitFeed(t, l, "c1", feed, slicedRows, repeated)
+	if res.Unchanged != moved+1+feedAccounts {
+		t.Errorf("rerun found %d records unchanged, want the %d transactions of the failed run, the first version of the repeated entry and %d accounts",
 			res.Unchanged, moved, feedAccounts)
 	}
 	gotDigest, gotRows := storedDigest(t, engine, "c1")

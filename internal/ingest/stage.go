@@ -13,13 +13,14 @@ import (
 // the inserter holds.
 type stager[T any] struct {
 	t       *table[T]
+	into    string // the table the batches are inserted into
 	builder *array.RecordBuilder
 	pending int // rows in builder
 	staged  int // rows inserted into staging so far
 }
 
-func newStager[T any](t *table[T]) *stager[T] {
-	return &stager[T]{t: t, builder: array.NewRecordBuilder(memory.DefaultAllocator, t.schema())}
+func newStager[T any](t *table[T], into string) *stager[T] {
+	return &stager[T]{t: t, into: into, builder: array.NewRecordBuilder(memory.DefaultAllocator, t.schema())}
 }
 
 // add appends v to the batch and inserts the batch when it is full.
@@ -79,7 +80,7 @@ func (s *stager[T]) flush(ctx context.Context, ld *Load) error {
 		return nil
 	}
 	rec := s.builder.NewRecordBatch()
-	if err := ld.inserts.submit(ctx, s.t.name+"_staging", rec); err != nil {
+	if err := ld.inserts.submit(ctx, s.into, rec); err != nil {
 		return err
 	}
 	s.staged += s.pending

@@ -82,6 +82,7 @@ func dump(ctx context.Context, engine store.Engine, customer string) error {
 		{"accounts_digest", "SELECT toString(sum(cityHash64(account_id, content_hash))) FROM accounts FINAL WHERE customer_id = {customer:String}"},
 		{"loads", "SELECT toString(count()) FROM loads FINAL WHERE customer_id = {customer:String}"},
 		{"staged", "SELECT toString((SELECT count() FROM transactions_staging) + (SELECT count() FROM accounts_staging))"},
+		{"load_tables", "SELECT toString(count()) FROM system.tables WHERE database = currentDatabase() AND startsWith(name, 'transactions_load_')"},
 		{"optimize", "OPTIMIZE TABLE transactions FINAL"},
 		{"physical_after_optimize", "SELECT toString(count()) FROM transactions WHERE customer_id = {customer:String}"},
 	}
