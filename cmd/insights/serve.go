@@ -78,7 +78,7 @@ func (c *serveConfig) register(fs *flag.FlagSet) {
 	c.Feeds.register(fs)
 	c.Server.register(fs)
 	fs.IntVar(&c.Admission.MaxInFlight, "max-in-flight", 64,
-		"GraphQL requests and consent pages of a request served at once; beyond it a request waits up to -admission-wait and then gets 503 with Retry-After; 0 turns the bound off")
+		"GraphQL requests and consent pages of a request served at once; beyond it a request waits up to -admission-wait and then gets 503 with Retry-After. A freed slot goes to a waiting consent page or GraphQL query before a request that starts a flow (requestAttestation). 0 turns the bound off")
 	fs.DurationVar(&c.Admission.Wait, "admission-wait", api.DefaultAdmissionWait,
 		"how long a request beyond -max-in-flight waits for a free slot before it gets 503")
 	c.Platform.register(fs)

@@ -64,6 +64,11 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(ctx, w, http.StatusOK, "application/json", resp)
 		return
 	}
+	release, admitted := admitGraphQL(ctx, w, r, body)
+	if !admitted {
+		return
+	}
+	defer release()
 
 	// Run the operation.
 	start := time.Now()
