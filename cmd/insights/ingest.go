@@ -12,6 +12,7 @@ import (
 	"github.com/openbanking-insights/insights/internal/derive"
 	"github.com/openbanking-insights/insights/internal/ingest"
 	"github.com/openbanking-insights/insights/internal/overrides"
+	"github.com/openbanking-insights/insights/internal/store"
 )
 
 func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logger) error {
@@ -58,7 +59,7 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	// the transactions of this run.
 	categories := &overrides.Store{Engine: engine}
 	loader := &ingest.Loader{Engine: engine, CategorizerFor: categories.CategorizerFor(categorize.New()), Logger: logger}
-	var failed, loaded int
+	var failed, loaded, skipped int
 	for _, path := range fs.Args() {
 		if handled, err := ingestOrderFile(ctx, engine, customer, path, stdout); handled {
 			if err != nil {
@@ -75,6 +76,7 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 			continue
 		}
 		if res.Skipped {
+			skipped++
 			fmt.Fprintf(stdout, "%s: already loaded, skipped\n", path)
 			continue
 		}
@@ -84,8 +86,18 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 	}
 
 	// Income streams are derived once per ingest run, after all files, and
-	// only when a file stored something.
-	if loaded > 0 {
+	// only when a file stored something, or when a skipped file's load is
+	// newer than the last derivation: a run killed between its commit and
+	// its derivation is then completed by running it again.
+	refresh := loaded > 0
+	if !refresh && skipped > 0 {
+		stale, err := derivedBeforeLastLoad(ctx, engine, customer)
+		if err != nil {
+			return fmt.Errorf("compare loads with derived income streams: %w", err)
+		}
+		refresh = stale
+	}
+	if refresh {
 		deriver := &derive.Deriver{Engine: engine, Logger: logger, Calendar: cal}
 		if _, err := deriver.RefreshIncome(ctx, customer, time.Now()); err != nil {
 			return fmt.Errorf("derive income streams: %w", err)
@@ -95,6 +107,29 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 		return exitError{code: 1, msg: fmt.Sprintf("insights ingest: %d of %d files rejected", failed, fs.NArg())}
 	}
 	return nil
+}
+
+// derivedBeforeLastLoad reports whether the customer's newest load is newer
+// than the newest stored derivation of income streams or commitments. A
+// customer with loads and neither stored (no income found yet) counts as
+// stale, so such a rerun derives again.
+func derivedBeforeLastLoad(ctx context.Context, engine store.Engine, customer string) (bool, error) {
+	rows, err := engine.Query(ctx, `SELECT toUInt64(
+    (SELECT max(loaded_at) FROM loads WHERE customer_id = {customer:String}) >
+    greatest((SELECT max(derived_at) FROM income_streams WHERE customer_id = {customer:String}),
+             (SELECT max(derived_at) FROM commitments WHERE customer_id = {customer:String})))`,
+		store.P("customer", customer))
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	var stale uint64
+	if rows.Next() {
+		if err := rows.Scan(&stale); err != nil {
+			return false, err
+		}
+	}
+	return stale == 1, rows.Err()
 }
 
 // indent puts each line of err's message after the first on a new indented

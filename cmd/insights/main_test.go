@@ -27,6 +27,8 @@ import (
 	"github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/attest"
 	"github.com/openbanking-insights/insights/internal/bank"
+	"github.com/openbanking-insights/insights/internal/categorize"
+	"github.com/openbanking-insights/insights/internal/ingest"
 	"github.com/openbanking-insights/insights/internal/store/chdb"
 )
 
@@ -607,5 +609,44 @@ func TestLoadOrCreateSecret_rejectsReadableFile(t *testing.T) {
 	}
 	if _, err := loadOrCreateSecret(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("group-readable secret: error %v, want one naming chmod 600", err)
+	}
+}
+
+// A run killed after its load committed but before it derived income is
+// completed by running it again, although the file is then skipped.
+func TestIngest_rerunOfSkippedFileDerives(t *testing.T) {
+	dataDir := t.TempDir()
+	files := sampleFiles("bob")
+	ctx := context.Background()
+
+	storage := storageConfig{DataDir: dataDir, Library: chdb.DefaultLibrary(), Database: "insights"}
+	engine, err := storage.open(ctx, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := &ingest.Loader{Engine: engine, Categorizer: categorize.New(), Logger: quietLogger()}
+	for _, f := range files {
+		if _, err := loader.LoadFile(ctx, "bob", f); err != nil {
+			t.Fatalf("load %s: %v", f, err)
+		}
+	}
+	engine.Close()
+	if got := storedRows(t, dataDir, "income_streams"); got != "0/0" {
+		t.Fatalf("income_streams before the rerun: %s, want none", got)
+	}
+
+	out := mustCLI(t, append([]string{"ingest", "-data", dataDir, "-customer", "bob"}, files...)...)
+	if !strings.Contains(out, "already loaded, skipped") {
+		t.Errorf("rerun did not skip the loaded files:\n%s", out)
+	}
+	if got := storedRows(t, dataDir, "income_streams"); got == "0/0" {
+		t.Errorf("income_streams after the rerun: %s, want the derived streams", got)
+	}
+
+	// With derivations newer than every load, a further rerun derives nothing.
+	derived := storedRows(t, dataDir, "income_streams")
+	mustCLI(t, append([]string{"ingest", "-data", dataDir, "-customer", "bob"}, files...)...)
+	if got := storedRows(t, dataDir, "income_streams"); got != derived {
+		t.Errorf("income_streams after a second rerun: %s, want %s unchanged", got, derived)
 	}
 }

@@ -23,9 +23,13 @@ const MaxFileSize = 8 << 20
 const sniffSize = 64 << 10
 
 // IsOrderFile reports whether the file at path is an OBIE envelope of
-// direct debits, standing orders or scheduled payments. It reads at most
-// its first 64 KiB unless one of those resource names appears there, so
-// large transaction files cost little.
+// direct debits, standing orders or scheduled payments: its first JSON
+// value is an object whose Data object's first member is one of those
+// resources. The decision reads JSON tokens from at most the first 64 KiB,
+// so the size of a transaction file does not matter, and resource names
+// inside values (a BankTransactionCode SubCode "StandingOrder", say) do not
+// count. A file whose head is not such an envelope, NDJSON included, is not
+// an order file, and the transaction loader reports what is wrong with it.
 func IsOrderFile(path string) (bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -37,14 +41,7 @@ func IsOrderFile(path string) (bool, error) {
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return false, fmt.Errorf("read %s: %w", path, err)
 	}
-	head = head[:n]
-	named := false
-	for _, name := range obie.OrderResources {
-		if bytes.Contains(head, []byte(`"`+name+`"`)) {
-			named = true
-		}
-	}
-	if !named {
+	if firstDataMember(head[:n]) == "" {
 		return false, nil
 	}
 	data, err := readLimited(path)
@@ -52,6 +49,64 @@ func IsOrderFile(path string) (bool, error) {
 		return false, err
 	}
 	return obie.OrderResource(data) != "", nil
+}
+
+// firstDataMember returns the first member name of the Data object of the
+// JSON object that head starts with, when it is an order resource, and ""
+// otherwise: for other names, for a first value that has no Data object,
+// and for a head that ends or is not valid JSON before the member is read.
+func firstDataMember(head []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(head))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if key != "Data" {
+			if skipValue(dec) != nil {
+				return ""
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') || !dec.More() {
+			return ""
+		}
+		member, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		for _, name := range obie.OrderResources {
+			if member == name {
+				return name
+			}
+		}
+		return ""
+	}
+	return ""
+}
+
+// skipValue reads the next JSON value of dec token by token, so a large
+// array is not held in memory.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
 }
 
 // FileResult reports one payment order file.

@@ -146,6 +146,37 @@ func TestIsOrderFile(t *testing.T) {
 	}
 }
 
+func TestIsOrderFile_transactionFiles(t *testing.T) {
+	// A BankTransactionCode SubCode names an order resource as a value.
+	line := `{"Transaction": {"AccountId": "22289", "BankTransactionCode": {"Code": "ReceivedCreditTransfer", "SubCode": "StandingOrder"}, "ProprietaryBankTransactionCode": {"Code": "DirectDebit"}}}` + "\n"
+	big := strings.Repeat(line, (MaxFileSize/len(line))+100)
+	tests := []struct {
+		name, file, content string
+		want                bool
+	}{
+		{"NDJSON over the order file limit", "big.ndjson", big, false},
+		{"envelope over the order file limit", "big.json",
+			`{"Data": {"Transaction": [` + strings.Repeat(`{"SubCode": "StandingOrder"},`, MaxFileSize/28) + `{}]}}`, false},
+		{"envelope with Links before Data", "links.json",
+			`{"Links": {"Self": "/accounts/1/standing-orders"}, "Data": {"StandingOrder": []}}`, true},
+		{"envelope whose Data starts with another resource", "tx-first.json",
+			`{"Data": {"Transaction": [], "StandingOrder": []}}`, false},
+		{"not JSON", "text.json", "StandingOrder DirectDebit", false},
+		{"empty file", "empty.json", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := IsOrderFile(writeFile(t, tt.file, tt.content))
+			if err != nil {
+				t.Fatalf("IsOrderFile: %v", err)
+			}
+			if got != tt.want {
+				t.Errorf("IsOrderFile = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestCadence(t *testing.T) {
 	tests := map[string]insights.Cadence{
 		"IntrvlWkDay:01:05": insights.CadenceWeekly, "IntrvlWkDay:02:05": insights.CadenceFortnightly,
