@@ -314,8 +314,58 @@ func decodeRecord(r reporter, path jsonPath, raw json.RawMessage, rec any) bool 
 		r.add(path, "want an object, got %s", jsonKind(typeErr.Value))
 		return false
 	}
-	r.add(path.key(fieldPath(typeErr.Field)), "want %s, got %s", goKind(typeErr.Type), jsonKind(typeErr.Value))
+	got := jsonKind(typeErr.Value)
+	if v, ok := scalarAt(raw, typeErr.Field); ok {
+		got += " " + v
+	}
+	r.add(path.key(fieldPath(typeErr.Field)), "want %s, got %s", goKind(typeErr.Type), got)
 	return false
+}
+
+// maxShownValue is the longest JSON text of a wrongly typed value that an
+// error quotes; longer values are named by their kind only.
+const maxShownValue = 40
+
+// scalarAt returns the JSON text of the number, true, false or null at the
+// dotted field path of an UnmarshalTypeError inside raw, so the error can
+// quote the value it rejects. Strings, objects and arrays, and a path that
+// cannot be followed, give false.
+func scalarAt(raw json.RawMessage, field string) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return "", false
+	}
+	for step := range strings.SplitSeq(field, ".") {
+		switch node := v.(type) {
+		case map[string]any:
+			v = node[step]
+		case []any:
+			i, err := strconv.Atoi(step)
+			if err != nil || i < 0 || i >= len(node) {
+				return "", false
+			}
+			v = node[i]
+		default:
+			return "", false
+		}
+	}
+	var text string
+	switch v := v.(type) {
+	case json.Number:
+		text = v.String()
+	case bool:
+		text = strconv.FormatBool(v)
+	case nil:
+		text = "null"
+	default:
+		return "", false
+	}
+	if len(text) > maxShownValue {
+		return "", false
+	}
+	return text, true
 }
 
 // fieldPath turns an UnmarshalTypeError's Field into the JSON path steps

@@ -198,7 +198,7 @@ func TestDecode_transactionRules(t *testing.T) {
 		{"trailing dot", map[string]any{"Amount": map[string]any{"Amount": "1."}}, at + ".Amount.Amount", "invalid amount"},
 		{"leading dot", map[string]any{"Amount": map[string]any{"Amount": ".5"}}, at + ".Amount.Amount", "invalid amount"},
 		{"space", map[string]any{"Amount": map[string]any{"Amount": " 1"}}, at + ".Amount.Amount", "invalid amount"},
-		{"amount as number", map[string]any{"Amount": map[string]any{"Amount": 12.3}}, at + ".Amount.Amount", "want string, got number"},
+		{"amount as number", map[string]any{"Amount": map[string]any{"Amount": 12.3}}, at + ".Amount.Amount", "want string, got number 12.3"},
 		{"amount missing", map[string]any{"Amount": map[string]any{"Amount": nil}}, at + ".Amount.Amount", "missing"},
 		{"amount empty", map[string]any{"Amount": map[string]any{"Amount": ""}}, at + ".Amount.Amount", "missing"},
 		{"amount object missing", map[string]any{"Amount": nil}, at + ".Amount", "missing"},
@@ -233,7 +233,7 @@ func TestDecode_transactionRules(t *testing.T) {
 		{"account missing", map[string]any{"AccountId": nil}, at + ".AccountId", "missing"},
 		{"account empty", map[string]any{"AccountId": ""}, at + ".AccountId", "missing"},
 		{"account too long", map[string]any{"AccountId": strings.Repeat("9", 41)}, at + ".AccountId", "too long: 41 characters"},
-		{"account as number", map[string]any{"AccountId": 22289}, at + ".AccountId", "want string, got number"},
+		{"account as number", map[string]any{"AccountId": 22289}, at + ".AccountId", "want string, got number 22289"},
 		{"code without subcode", map[string]any{"BankTransactionCode": map[string]any{"Code": "ReceivedCreditTransfer"}}, at + ".BankTransactionCode.SubCode", "missing"},
 		{"running balance type", map[string]any{"Balance": map[string]any{"Amount": map[string]any{"Amount": "1.00", "Currency": "GBP"}, "CreditDebitIndicator": "Credit", "Type": "Bogus"}}, at + ".Balance.Type", `invalid value "Bogus"`},
 		{"merchant code length", map[string]any{"MerchantDetails": map[string]any{"MerchantCategoryCode": "58745"}}, at + ".MerchantDetails.MerchantCategoryCode", "3 or 4 characters"},
@@ -305,7 +305,7 @@ func TestDecode_balanceAccountPartyRules(t *testing.T) {
 		{"address bad type", "Party", map[string]any{"PartyId": "P1", "Address": []any{map[string]any{"AddressType": "Home"}}}, "$.Data.Party[0].Address[0].AddressType", `invalid value "Home"`},
 		{"address wrong type", "Party", map[string]any{"PartyId": "P1", "Address": "1 High St"}, "$.Data.Party[0].Address", "want array, got string"},
 		{"address element wrong type", "Party", map[string]any{"PartyId": "P1", "Address": []any{"1 High St"}}, "$.Data.Party[0].Address[0]", "want an object, got string"},
-		{"address member wrong type", "Party", map[string]any{"PartyId": "P1", "Address": []any{map[string]any{"Country": "GB"}, map[string]any{"Country": 5}}}, "$.Data.Party[0].Address[1].Country", "want string, got number"},
+		{"address member wrong type", "Party", map[string]any{"PartyId": "P1", "Address": []any{map[string]any{"Country": "GB"}, map[string]any{"Country": 5}}}, "$.Data.Party[0].Address[1].Country", "want string, got number 5"},
 		{"single address member wrong type", "Party", map[string]any{"PartyId": "P1", "Address": map[string]any{"AddressLine": "1 High St"}}, "$.Data.Party[0].Address.AddressLine", "want array, got string"},
 	}
 	for _, tt := range tests {
