@@ -190,8 +190,8 @@ func (ld *Load) attachTransactions(ctx context.Context, stored int) (bool, error
 }
 
 // hashCheckRows is the largest number of staged transactions that
-// mayRepeatIdentity checks with a hash set. The set holds 8 bytes per row in
-// a table at most half full, so 32 to 64 MiB at 2,000,000 rows.
+// mayRepeatIdentity checks with a hash set. At 8 bytes a row in a table at
+// most half full, the set takes an estimated 32 to 64 MiB at 2,000,000 rows.
 const hashCheckRows = 2000000
 
 // mayRepeatIdentity reports whether the load's table may hold two rows of

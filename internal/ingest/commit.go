@@ -132,7 +132,7 @@ var transactionColumns = transactionsTable.columns() + ", seq"
 // returns how many rows it inserted.
 func (ld *Load) commitTransactions(ctx context.Context) (int, error) {
 	m := move{transactionsTable.name, ld.txTable, transactionColumns, transactionsTable.identity, ld.transactionsRange}
-	ld.loader.logger().Debug("moving staged rows", "table", m.table, "load_id", ld.id, "source_table", m.source)
+	ld.loader.logger().Debug("committing staged transactions", "load_id", ld.id, "source_table", m.source)
 	stored, err := ld.storedRows(ctx, m)
 	if err != nil {
 		return 0, err

@@ -125,7 +125,7 @@ func TestLoadFile_exactlyOnceAfterSIGKILL(t *testing.T) {
 	}{
 		{"while staging", "staged batch", 10},
 		{"when commit starts", "commit started", 1},
-		{"while moving transactions", `"moving staged rows" table=transactions`, 1},
+		{"when transactions commit", "committing staged transactions", 1},
 		{"before attach", "attaching staged transactions", 1},
 		{"after attach", "staged transactions attached", 1},
 		{"after rows moved", "rows moved", 1},

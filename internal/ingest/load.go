@@ -119,26 +119,26 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 	digest := sha256.New()
 	digest.Write([]byte(hashFields(source)))
 	ld := &Load{
-		loader:       l,
-		id:           loadID,
-		customerID:   customerID,
-		source:       source,
-		ingestedAt:   ingestedAt,
-		zone:         zone,
-		today:        insights.DateOf(now.In(zone)),
-		keys:         newKeyer(),
-		categorizer:  categorizer,
-		digest:       digest,
-		accounts:     newStager(accountsTable, "accounts_staging"),
-		balances:     newStager(balancesTable, "balances_staging"),
-		parties:      newStager(partiesTable, "parties_staging"),
-		transactions: newStager(transactionsTable, txTable),
-		txTable:      txTable,
-		mayAttach:    ownTable,
-		records:      Result{Source: source},
-		sliceRows:    defaultSliceRows,
+		loader:        l,
+		id:            loadID,
+		customerID:    customerID,
+		source:        source,
+		ingestedAt:    ingestedAt,
+		zone:          zone,
+		today:         insights.DateOf(now.In(zone)),
+		keys:          newKeyer(),
+		categorizer:   categorizer,
+		digest:        digest,
+		accounts:      newStager(accountsTable, "accounts_staging"),
+		balances:      newStager(balancesTable, "balances_staging"),
+		parties:       newStager(partiesTable, "parties_staging"),
+		transactions:  newStager(transactionsTable, txTable),
+		txTable:       txTable,
+		mayAttach:     ownTable,
+		records:       Result{Source: source},
+		sliceRows:     defaultSliceRows,
+		hashCheckRows: hashCheckRows,
 	}
-	ld.hashCheckRows = hashCheckRows
 	ld.inserts = newInserter(ld)
 	return ld, nil
 }

@@ -323,7 +323,7 @@ func decodeRecord(r reporter, path jsonPath, raw json.RawMessage, rec any) bool 
 }
 
 // maxShownValue is the longest JSON text of a wrongly typed value that an
-// error quotes; longer values are named by their kind only.
+// error quotes. A longer value is named by its kind only.
 const maxShownValue = 40
 
 // scalarAt returns the JSON text of the number, true, false or null at the

@@ -88,8 +88,7 @@ func firstDataMember(head []byte) string {
 	return ""
 }
 
-// skipValue reads the next JSON value of dec token by token, so a large
-// array is not held in memory.
+// skipValue reads past the next JSON value of dec, one token at a time.
 func skipValue(dec *json.Decoder) error {
 	depth := 0
 	for {
