@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -365,5 +366,53 @@ func TestBegin_dropsStaleLoadTables(t *testing.T) {
 	}
 	if n := mustCounts(t, l, "c1").Transactions; n != 1 {
 		t.Errorf("c1 has %d current transactions, want 1", n)
+	}
+}
+
+// TestLoad_loadTableMergesHeldBack stages transactions one per batch, so
+// each is a part of the load table, and asks the table to merge its parts
+// with OPTIMIZE: ClickHouse refuses while the load holds merges back, and
+// merges once unmergedLoadParts parts were inserted. The parts are compact.
+func TestLoad_loadTableMergesHeldBack(t *testing.T) {
+	ctx := context.Background()
+	engine := storetest.New(t)
+	l := newLoader(t, engine)
+	l.BatchSize = 1
+	ld, err := l.Begin(ctx, "c1", "pull:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ld.Abort(ctx)
+
+	stage := func(from, to int) {
+		t.Helper()
+		var lines []string
+		for i := from; i < to; i++ {
+			lines = append(lines, txLine(fmt.Sprintf("t%d", i), "Booked", "Debit", "1.00", "2026-12-01T10:00:00Z"))
+		}
+		if err := ld.Add(ctx, decodePayload(t, lines...)); err != nil {
+			t.Fatal(err)
+		}
+		syncInserts(t, ld)
+	}
+	parts := func() []string {
+		return queryStrings(t, engine, `SELECT part_type FROM system.parts
+WHERE database = currentDatabase() AND table = '`+ld.txTable+`' AND active ORDER BY name`)
+	}
+
+	stage(0, 5)
+	if got := parts(); len(got) != 5 || slices.ContainsFunc(got, func(s string) bool { return s != "Compact" }) {
+		t.Fatalf("parts of the load table after 5 batches = %v, want 5 Compact", got)
+	}
+	if err := engine.Exec(ctx, "OPTIMIZE TABLE "+ld.txTable+" FINAL"); err == nil {
+		t.Fatalf("OPTIMIZE of the load table after 5 of %d parts succeeded; merges should be stopped", unmergedLoadParts)
+	}
+
+	stage(5, unmergedLoadParts)
+	if err := engine.Exec(ctx, "OPTIMIZE TABLE "+ld.txTable+" FINAL"); err != nil {
+		t.Fatalf("OPTIMIZE of the load table after %d parts: %v", unmergedLoadParts, err)
+	}
+	if got := parts(); len(got) != 1 {
+		t.Errorf("parts of the load table after OPTIMIZE = %v, want one", got)
 	}
 }

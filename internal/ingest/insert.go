@@ -55,6 +55,12 @@ func (ins *inserter) insert(job insertJob) error {
 	}
 	ld.loader.logger().Debug("staged batch", "table", job.table, "rows", rows,
 		"load_id", ld.id, "customer_id", ld.customerID)
+	if ld.mayAttach && job.table == ld.txTable {
+		// Each insert of a batch is one part of the load table.
+		if ld.txParts++; ld.txParts == unmergedLoadParts {
+			ld.loader.setLoadTableMerges(job.ctx, job.table, true)
+		}
+	}
 	return nil
 }
 

@@ -65,6 +65,9 @@ type Load struct {
 	// mayAttach is true when Commit may attach the parts of txTable to
 	// transactions: txTable is the load's own table.
 	mayAttach bool
+	// txParts counts the inserts into txTable when mayAttach; only the
+	// goroutine of inserts uses it. See unmergedLoadParts.
+	txParts int
 	// hashCheckRows is the largest number of staged transactions that
 	// Commit checks for repeated identities with a hash set; see
 	// mayRepeatIdentity.
