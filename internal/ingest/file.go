@@ -3,12 +3,9 @@ package ingest
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -30,35 +27,14 @@ const (
 	MaxPageSize = 64 << 20
 )
 
-// fileSHA256 returns the hex SHA-256 of the file at path, read in a stream.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("load: %w", err)
-	}
-	defer f.Close()
-
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("load %s: read: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// stageFile validates the file and stages its records in ld. The error
-// wraps an *obie.ErrorList when the file holds problems.
-func (l *Loader) stageFile(ctx context.Context, ld *Load, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-
+// stageFile validates the file read from r and stages its records in ld.
+// The error wraps an *obie.ErrorList when the file holds problems.
+func (l *Loader) stageFile(ctx context.Context, ld *Load, path string, r io.Reader) error {
 	dec := obie.Decoder{Local: ld.zone, Now: l.Now}
 	if strings.EqualFold(filepath.Ext(path), ".ndjson") {
-		return stageNDJSON(ctx, ld, dec, path, f)
+		return stageNDJSON(ctx, ld, dec, path, r)
 	}
-	return stageEnvelope(ctx, ld, dec, path, f)
+	return stageEnvelope(ctx, ld, dec, path, r)
 }
 
 // stageEnvelope reads one OBIE response page of at most MaxPageSize bytes,

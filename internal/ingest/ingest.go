@@ -11,8 +11,13 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
+	"os"
 	"time"
 
 	insights "github.com/openbanking-insights/insights"
@@ -54,13 +59,17 @@ type Loader struct {
 	// Now returns the current time, which becomes ingested_at; nil means
 	// time.Now.
 	Now func() time.Time
+
+	// hashWhileStaging is the file size in bytes from which LoadFile
+	// hashes a file while staging it; 0 means hashWhileStagingFrom.
+	hashWhileStaging int64
 }
 
 // Result reports one load.
 type Result struct {
 	Source string
 	// Skipped is true when a file with the same SHA-256 had been loaded for
-	// the customer before; nothing was read into storage.
+	// the customer before; nothing was stored.
 	Skipped bool
 	// Accounts, Balances, Parties and Transactions count the records of the
 	// load.
@@ -87,20 +96,31 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 	if customerID == "" {
 		return res, fmt.Errorf("load %s: customer ID is empty", path)
 	}
-
-	// Step 1: skip a file already loaded for this customer.
-	digest, err := fileSHA256(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("load: %w", err)
 	}
-	loaded, err := l.isLoaded(ctx, customerID, digest)
+	defer f.Close()
+	info, err := f.Stat()
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
-	if loaded {
-		res.Skipped = true
-		l.logger().Info("file already loaded", "source", path, "customer_id", customerID, "sha256", digest)
-		return res, nil
+
+	// Step 1: skip a file already loaded for this customer. A file of
+	// hashWhileStagingBytes or more is hashed while it is staged instead
+	// of before: hashing is one core's work, and the other core would
+	// wait for it.
+	checked := make(chan fileCheck, 1)
+	early := info.Size() < l.hashWhileStagingBytes()
+	if early {
+		check := l.checkFile(ctx, customerID, path, f)
+		if check.err != nil {
+			return res, check.err
+		}
+		if check.loaded {
+			return l.skip(res, customerID, check.digest), nil
+		}
+		checked <- check
 	}
 
 	// Step 2: validate the whole file while staging its records; any
@@ -109,13 +129,33 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
-	ld.fileDigest = digest
-	if err := l.stageFile(ctx, ld, path); err != nil {
+	stageCtx, stopStaging := context.WithCancel(ctx)
+	defer stopStaging()
+	if !early {
+		go func() {
+			check := l.checkFile(stageCtx, customerID, path, f)
+			if check.err != nil || check.loaded {
+				stopStaging()
+			}
+			checked <- check
+		}()
+	}
+	stageErr := l.stageFile(stageCtx, ld, path, io.NewSectionReader(f, 0, math.MaxInt64))
+	check := <-checked
+	if check.err != nil || check.loaded || stageErr != nil {
 		if abortErr := ld.Abort(context.WithoutCancel(ctx)); abortErr != nil {
 			l.logger().Error("abort load", "source", path, "load_id", ld.id, "err", abortErr)
 		}
-		return res, fmt.Errorf("load %s: %w", path, err)
+		switch {
+		case check.err != nil:
+			return res, check.err
+		case check.loaded:
+			return l.skip(res, customerID, check.digest), nil
+		default:
+			return res, fmt.Errorf("load %s: %w", path, stageErr)
+		}
 	}
+	ld.fileDigest = check.digest
 
 	// Step 3: make the rows current.
 	res, err = ld.Commit(ctx, nil)
@@ -123,6 +163,50 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
 	return res, nil
+}
+
+// hashWhileStagingFrom is the default of Loader.hashWhileStaging. A file
+// below it is hashed in under about 40 ms on the benchmark machine, less
+// than creating and dropping the load's table would cost a file found
+// already loaded.
+const hashWhileStagingFrom = 64 << 20
+
+func (l *Loader) hashWhileStagingBytes() int64 {
+	if l.hashWhileStaging > 0 {
+		return l.hashWhileStaging
+	}
+	return hashWhileStagingFrom
+}
+
+// fileCheck is what checkFile found.
+type fileCheck struct {
+	digest string // hex SHA-256 of the file
+	loaded bool   // a load of the customer stored a file with that digest
+	err    error
+}
+
+// checkFile hashes the file f, reading it with ReadAt so that the file can
+// be staged at the same time, and looks the hash up among the customer's
+// loads.
+func (l *Loader) checkFile(ctx context.Context, customerID, path string, f *os.File) fileCheck {
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, math.MaxInt64), make([]byte, 1<<20)); err != nil {
+		return fileCheck{err: fmt.Errorf("load %s: read: %w", path, err)}
+	}
+	digest := hex.EncodeToString(h.Sum(nil))
+	loaded, err := l.isLoaded(ctx, customerID, digest)
+	if err != nil {
+		return fileCheck{err: fmt.Errorf("load %s: %w", path, err)}
+	}
+	return fileCheck{digest: digest, loaded: loaded}
+}
+
+// skip logs that the file of res was loaded before and returns res marked
+// as skipped.
+func (l *Loader) skip(res Result, customerID, digest string) Result {
+	res.Skipped = true
+	l.logger().Info("file already loaded", "source", res.Source, "customer_id", customerID, "sha256", digest)
+	return res
 }
 
 func (l *Loader) logger() *slog.Logger {

@@ -60,43 +60,65 @@ func physicalRows(t *testing.T, engine store.Engine, table, customer string) int
 	return n
 }
 
+// TestLoadFile_loadTwiceSameCounts loads files twice, hashing each file
+// before staging it and while staging it (as LoadFile does for large
+// files): the second loads are skipped, store nothing and leave no load
+// table behind.
 func TestLoadFile_loadTwiceSameCounts(t *testing.T) {
-	ctx := context.Background()
-	engine := storetest.New(t)
-	l := newLoader(t, engine)
 	files := []string{
 		"v3.1/accounts/cs-ozone-bulk-five-accounts.json",
 		"v3.1/transactions/cs-ozone-bulk-large.json",
 		"v3.1.11/balances/bulk.json",
 		"v3.1.11/parties/account-parties-company-and-official.json",
 	}
+	for _, tc := range []struct {
+		name             string
+		hashWhileStaging int64
+	}{
+		{"hashed before staging", 0},
+		{"hashed while staging", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			engine := storetest.New(t)
+			l := newLoader(t, engine)
+			l.hashWhileStaging = tc.hashWhileStaging
 
-	for _, f := range files {
-		res, err := l.LoadFile(ctx, "c1", testdata+f)
-		if err != nil {
-			t.Fatalf("first load of %s: %v", f, err)
-		}
-		if res.Skipped {
-			t.Errorf("first load of %s skipped", f)
-		}
-	}
-	first := mustCounts(t, l, "c1")
-	want := Counts{Accounts: 5, Balances: 2, Parties: 2, Transactions: 315, Loads: 4}
-	if first != want {
-		t.Fatalf("counts after first load = %+v, want %+v", first, want)
-	}
+			for _, f := range files {
+				res, err := l.LoadFile(ctx, "c1", testdata+f)
+				if err != nil {
+					t.Fatalf("first load of %s: %v", f, err)
+				}
+				if res.Skipped {
+					t.Errorf("first load of %s skipped", f)
+				}
+			}
+			first := mustCounts(t, l, "c1")
+			want := Counts{Accounts: 5, Balances: 2, Parties: 2, Transactions: 315, Loads: 4}
+			if first != want {
+				t.Fatalf("counts after first load = %+v, want %+v", first, want)
+			}
+			physical := physicalRows(t, engine, "transactions", "c1")
 
-	for _, f := range files {
-		res, err := l.LoadFile(ctx, "c1", testdata+f)
-		if err != nil {
-			t.Fatalf("second load of %s: %v", f, err)
-		}
-		if !res.Skipped {
-			t.Errorf("second load of %s not skipped", f)
-		}
-	}
-	if got := mustCounts(t, l, "c1"); got != first {
-		t.Errorf("counts after second load = %+v, want %+v", got, first)
+			for _, f := range files {
+				res, err := l.LoadFile(ctx, "c1", testdata+f)
+				if err != nil {
+					t.Fatalf("second load of %s: %v", f, err)
+				}
+				if !res.Skipped {
+					t.Errorf("second load of %s not skipped", f)
+				}
+			}
+			if got := mustCounts(t, l, "c1"); got != first {
+				t.Errorf("counts after second load = %+v, want %+v", got, first)
+			}
+			if got := physicalRows(t, engine, "transactions", "c1"); got != physical {
+				t.Errorf("physical transaction rows after second load = %d, want %d", got, physical)
+			}
+			if tables := loadTables(t, engine); len(tables) != 0 {
+				t.Errorf("load tables left after the skipped loads: %v", tables)
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -30,12 +31,17 @@ func stageForCommit(t *testing.T, l *Loader, customer, path string, sliceRows in
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
 	}
-	digest, err := fileSHA256(path)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ld.fileDigest = digest
-	if err := l.stageFile(ctx, ld, path); err != nil {
+	defer f.Close()
+	check := l.checkFile(ctx, customer, path, f)
+	if check.err != nil {
+		t.Fatal(check.err)
+	}
+	ld.fileDigest = check.digest
+	if err := l.stageFile(ctx, ld, path, f); err != nil {
 		t.Fatalf("stage %s: %v", path, err)
 	}
 	if len(extra) > 0 {
