@@ -3,7 +3,6 @@ package insights
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -35,16 +34,19 @@ func ParseAmount(s string) (Amount, error) {
 		return 0, ErrAmountSyntax
 	}
 
-	units, err := strconv.ParseInt(intPart, 10, 64)
-	if err != nil {
-		return 0, ErrAmountSyntax
+	// At most 13 integer digits and AmountScale decimals: 18 digits, which
+	// an int64 holds.
+	var v int64
+	for i := 0; i < len(intPart); i++ {
+		v = v*10 + int64(intPart[i]-'0')
 	}
-	frac += strings.Repeat("0", AmountScale-len(frac))
-	fracUnits, err := strconv.ParseInt(frac, 10, 64)
-	if err != nil {
-		return 0, ErrAmountSyntax
+	for i := range AmountScale {
+		v *= 10
+		if i < len(frac) {
+			v += int64(frac[i] - '0')
+		}
 	}
-	return Amount(units*amountUnit + fracUnits), nil
+	return Amount(v), nil
 }
 
 // ParseSignedAmount parses a decimal that may start with "-", as used in

@@ -165,5 +165,14 @@ func digits(s string) (int, bool) {
 // daysIn returns the number of days of month in year, by the proleptic
 // Gregorian calendar that package time uses.
 func daysIn(month time.Month, year int) int {
-	return time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	switch month {
+	case time.February:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }

@@ -50,3 +50,17 @@ func FuzzParseDateTime(f *testing.F) {
 		}
 	})
 }
+
+// TestDaysIn_agreesWithTime compares daysIn with the day before the first
+// of the next month by package time, for every month of the four-digit
+// years the scanner accepts.
+func TestDaysIn_agreesWithTime(t *testing.T) {
+	for year := 0; year <= 9999; year++ {
+		for month := time.January; month <= time.December; month++ {
+			want := time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day()
+			if got := daysIn(month, year); got != want {
+				t.Fatalf("daysIn(%v, %d) = %d, want %d", month, year, got, want)
+			}
+		}
+	}
+}

@@ -3,7 +3,6 @@ package obie
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -11,11 +10,21 @@ import (
 	insights "github.com/openbanking-insights/insights"
 )
 
-// Patterns of the OBIE schema.
-var (
-	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`) // ActiveOrHistoricCurrencyCode
-	countryPattern  = regexp.MustCompile(`^[A-Z]{2}$`) // CountryCode (ISO 3166-1 alpha-2)
-)
+// isLetterCode reports whether s is n capital letters A to Z, the pattern of the
+// schema's ActiveOrHistoricCurrencyCode (n = 3, ^[A-Z]{3}$) and CountryCode
+// (n = 2, ISO 3166-1 alpha-2). Every amount and address is checked, so this
+// avoids a regular expression.
+func isLetterCode(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
 
 // Maximum lengths of the OBIE text types, in characters.
 const (
@@ -100,7 +109,7 @@ func (v *validator) amount(path jsonPath, a *Amount, required bool, indicator st
 	}
 	currencyOK := false
 	if v.required(path.key(".Currency"), a.Currency) {
-		currencyOK = currencyPattern.MatchString(a.Currency)
+		currencyOK = isLetterCode(a.Currency, 3)
 		if !currencyOK {
 			v.add(path.key(".Currency"), "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
 		}
@@ -142,7 +151,7 @@ func (v *validator) account(path jsonPath, a *Account) {
 	if v.required(path.key(".AccountId"), a.AccountID) {
 		v.maxLength(path.key(".AccountId"), a.AccountID, max40Text)
 	}
-	if v.required(path.key(".Currency"), a.Currency) && !currencyPattern.MatchString(a.Currency) {
+	if v.required(path.key(".Currency"), a.Currency) && !isLetterCode(a.Currency, 3) {
 		v.add(path.key(".Currency"), "invalid currency %s: want three capital letters (ISO 4217)", quote(a.Currency))
 	}
 	v.code(path.key(".Status"), a.Status, accountStatuses)
@@ -235,7 +244,7 @@ func (v *validator) party(path jsonPath, p *Party) {
 		a := &p.Address[i]
 		addrPath := path.elem(".Address", i)
 		v.code(addrPath.key(".AddressType"), a.AddressType, addressTypes)
-		if a.Country != "" && !countryPattern.MatchString(a.Country) {
+		if a.Country != "" && !isLetterCode(a.Country, 2) {
 			v.add(addrPath.key(".Country"), "invalid country %s: want two capital letters (ISO 3166-1 alpha-2)", quote(a.Country))
 		}
 	}
