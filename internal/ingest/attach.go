@@ -92,10 +92,9 @@ COMMENT '` + comment + "'"
 // merges is merged again in transactions after the attach, so merging in
 // the load table writes the rows twice. A load of up to unmergedLoadParts
 // batches keeps its parts as inserted; a larger one lets the table merge
-// them from then on, because commit reads every staged part at once (the
-// check for repeated identities, the move) and each open part costs read
-// buffers: at 200 parts of 10M rows that check took the process to 1.25
-// GiB.
+// them from then on: each part read at once costs memory, and a load of
+// 10M rows that kept all its 200 parts took the process to 1.25 GiB during
+// its commit and the merges of transactions after it.
 const (
 	loadTableWideBytes = 32 << 20
 	unmergedLoadParts  = 40
@@ -234,36 +233,41 @@ func (ld *Load) attachTransactions(ctx context.Context, stored int) (bool, error
 }
 
 // hashCheckRows is the largest number of staged transactions that
-// mayRepeatIdentity checks with a hash set. At 8 bytes a row in a table at
+// mayRepeatIdentity checks with one hash set. At 8 bytes a row in a table at
 // most half full, the set takes an estimated 32 to 64 MiB at 2,000,000 rows.
 const hashCheckRows = 2000000
 
 // mayRepeatIdentity reports whether the load's table may hold two rows of
 // one identity. It returns false only when no identity repeats.
 //
-// Up to checkRows staged rows, it compares count() with the number of
-// distinct 64-bit hashes of the identities. Two identities with the same
-// hash make it return true, and the commit then moves the rows, which is
-// correct for any rows. On chDB 26.7.3 this took about 0.1 µs of CPU per
-// row of the benchmark feed, and the aggregation below 0.4 to 0.5 µs.
+// It compares count() with the number of distinct 64-bit hashes of the
+// identities. Two identities with the same hash make it return true, and
+// the commit then moves the rows, which is correct for any rows. On chDB
+// 26.7.3 this took about 0.1 µs of CPU per row of the benchmark feed.
 //
-// Above checkRows, the set would grow with the load, so an aggregation
-// reads the table in the order of its sorting key
-// (optimize_aggregation_in_order). It holds one group at a time, and LIMIT
-// 1 ends it at the first repeat.
+// The set of hashes grows with the rows it counts, so a load of more than
+// checkRows staged rows is checked in ranges of the sorting key of about
+// checkRows rows each (transactionSlices), which hold all rows of an
+// identity. Each range reads only its granules. An aggregation in the
+// order of the sorting key needed no set, but its memory grew with the
+// number of parts it read: at 10M rows in 19 parts the process peaked at
+// 1.1 GiB.
 func (ld *Load) mayRepeatIdentity(ctx context.Context, checkRows int) (bool, error) {
-	query := `SELECT count() - uniqExact(cityHash64(customer_id, account_id, transaction_key)) FROM ` + ld.txTable
-	if ld.transactions.staged > checkRows {
-		query = `SELECT count() FROM (
-    SELECT 1 FROM ` + ld.txTable + `
-    GROUP BY customer_id, account_id, transaction_key
-    HAVING count() > 1
-    LIMIT 1)
-SETTINGS optimize_aggregation_in_order = 1`
-	}
-	n, err := ld.loader.count(ctx, query)
+	ranges, err := ld.transactionSlices(ctx, checkRows)
 	if err != nil {
 		return false, fmt.Errorf("look for repeated transactions in %s: %w", ld.txTable, err)
 	}
-	return n > 0, nil
+	for _, r := range ranges {
+		filter, params := r.filter()
+		query := `SELECT count() - uniqExact(cityHash64(customer_id, account_id, transaction_key)) FROM ` + ld.txTable + `
+WHERE customer_id = {customer:String}` + filter
+		n, err := ld.loader.count(ctx, query, append(params, store.P("customer", ld.customerID))...)
+		if err != nil {
+			return false, fmt.Errorf("look for repeated transactions in %s: %w", ld.txTable, err)
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -85,8 +85,8 @@ func TestCommit_attachStoresWhatMoveStores(t *testing.T) {
 	}{
 		{"first load", 0, []load{{rows: 3000, attached: true}}},
 		{"first load with a repeated entry", 0, []load{{rows: 3000, extra: []string{repeated}, reason: "an identity may be staged twice"}}},
-		{"first load, aggregation check", 1000, []load{{rows: 3000, attached: true}}},
-		{"repeated entry, aggregation check", 1000, []load{{rows: 3000, extra: []string{repeated}, reason: "an identity may be staged twice"}}},
+		{"first load, checked in ranges", 1000, []load{{rows: 3000, attached: true}}},
+		{"repeated entry, checked in ranges", 1000, []load{{rows: 3000, extra: []string{repeated}, reason: "an identity may be staged twice"}}},
 		{"second load of the customer", 0, []load{
 			{rows: 3000, attached: true},
 			{rows: 4000, reason: "stored transactions in the staged range"},
