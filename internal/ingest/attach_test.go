@@ -370,9 +370,9 @@ func TestBegin_dropsStaleLoadTables(t *testing.T) {
 }
 
 // TestLoad_loadTableMergesHeldBack stages transactions one per batch, so
-// each is a part of the load table, and asks the table to merge its parts
-// with OPTIMIZE: ClickHouse refuses while the load holds merges back, and
-// merges once unmergedLoadParts parts were inserted. The parts are compact.
+// each is a part of the load table, and runs OPTIMIZE on the table.
+// ClickHouse rejects it while the load holds merges back, and merges the
+// parts once unmergedLoadParts parts were inserted. The parts are compact.
 func TestLoad_loadTableMergesHeldBack(t *testing.T) {
 	ctx := context.Background()
 	engine := storetest.New(t)

@@ -165,10 +165,10 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 	return res, nil
 }
 
-// hashWhileStagingFrom is the default of Loader.hashWhileStaging. A file
-// below it is hashed in under about 40 ms on the benchmark machine, less
-// than creating and dropping the load's table would cost a file found
-// already loaded.
+// hashWhileStagingFrom is the default of Loader.hashWhileStaging. Hashing
+// a file below it takes an estimated 40 ms at most (SHA-256 at about 1.7
+// GB/s on one core of the benchmark machine), so hashing it first costs
+// little, and a file found already loaded then costs no load table.
 const hashWhileStagingFrom = 64 << 20
 
 func (l *Loader) hashWhileStagingBytes() int64 {
@@ -178,7 +178,7 @@ func (l *Loader) hashWhileStagingBytes() int64 {
 	return hashWhileStagingFrom
 }
 
-// fileCheck is what checkFile found.
+// fileCheck is the result of checkFile.
 type fileCheck struct {
 	digest string // hex SHA-256 of the file
 	loaded bool   // a load of the customer stored a file with that digest
