@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -320,6 +321,9 @@ WHERE customer_id = {customer:String} AND status = 'pending'
 func (ld *Load) recordLoad(ctx context.Context, res Result) error {
 	digest := ld.fileDigest
 	if digest == "" {
+		if ld.digest == nil {
+			return errors.New("record load: the file's SHA-256 is missing")
+		}
 		digest = hex.EncodeToString(ld.digest.Sum(nil))
 	}
 	err := ld.loader.Engine.Exec(ctx, `INSERT INTO loads (customer_id, sha256, source, accounts, balances, parties, transactions, loaded_at)

@@ -129,6 +129,7 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 	if err != nil {
 		return res, fmt.Errorf("load %s: %w", path, err)
 	}
+	ld.digest = nil
 	stageCtx, stopStaging := context.WithCancel(ctx)
 	defer stopStaging()
 	if !early {

@@ -41,7 +41,8 @@ type Load struct {
 	// digest is the SHA-256 recorded in loads: the file's own when
 	// fileDigest is set, otherwise one over the source and the content
 	// hashes of the records in input order, so a rerun of a pull collapses
-	// into one loads row with its first run.
+	// into one loads row with its first run. LoadFile sets it to nil,
+	// because it records the file's SHA-256.
 	digest     hash.Hash
 	fileDigest string
 	hashBuf    [2 * sha256.Size]byte // hashBytes's buffer

@@ -27,7 +27,9 @@ func newStager[T any](t *table[T], into string) *stager[T] {
 func (s *stager[T]) add(ctx context.Context, ld *Load, v *T) error {
 	b := s.builder
 	hash := s.t.hash(v)
-	ld.digest.Write(ld.hashBytes(hash))
+	if ld.digest != nil {
+		ld.digest.Write(ld.hashBytes(hash))
+	}
 
 	n := len(s.t.fields)
 	b.Field(0).(*array.StringBuilder).Append(ld.customerID)
