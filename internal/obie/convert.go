@@ -102,22 +102,39 @@ func (t *Transaction) ToDomain(customerID string, zone *time.Location) (insights
 	if t.Amount == nil {
 		return insights.Transaction{}, fmt.Errorf("transaction has no Amount")
 	}
-	amount, err := SignedAmount(t.Amount.Amount, t.CreditDebitIndicator)
-	if err != nil {
-		return insights.Transaction{}, err
+	p := &t.parsed
+	var amount insights.Amount
+	if p.amountText != "" && p.amountText == t.Amount.Amount {
+		amount = p.amount
+		if t.CreditDebitIndicator == Debit {
+			amount = -amount
+		}
+	} else {
+		var err error
+		if amount, err = SignedAmount(t.Amount.Amount, t.CreditDebitIndicator); err != nil {
+			return insights.Transaction{}, err
+		}
 	}
 	status, ok := TransactionStatus(t.Status)
 	if !ok {
 		return insights.Transaction{}, fmt.Errorf("invalid Status %s", quote(t.Status))
 	}
-	booked, err := ParseDateTime(t.BookingDateTime, zone)
-	if err != nil {
-		return insights.Transaction{}, fmt.Errorf("invalid BookingDateTime %s: %w", quote(t.BookingDateTime), err)
+	sameZone := p.zone == zone
+	booked := p.bookingTime
+	if !sameZone || p.booking == "" || p.booking != t.BookingDateTime {
+		var err error
+		if booked, err = ParseDateTime(t.BookingDateTime, zone); err != nil {
+			return insights.Transaction{}, fmt.Errorf("invalid BookingDateTime %s: %w", quote(t.BookingDateTime), err)
+		}
 	}
 	var valued time.Time
 	if t.ValueDateTime != "" {
-		if valued, err = ParseDateTime(t.ValueDateTime, zone); err != nil {
-			return insights.Transaction{}, fmt.Errorf("invalid ValueDateTime %s: %w", quote(t.ValueDateTime), err)
+		valued = p.valueTime
+		if !sameZone || p.value == "" || p.value != t.ValueDateTime {
+			var err error
+			if valued, err = ParseDateTime(t.ValueDateTime, zone); err != nil {
+				return insights.Transaction{}, fmt.Errorf("invalid ValueDateTime %s: %w", quote(t.ValueDateTime), err)
+			}
 		}
 	}
 

@@ -205,3 +205,64 @@ func TestAccountToDomain_v4Names(t *testing.T) {
 		t.Errorf("unmapped code = %q, want TRAN kept", got)
 	}
 }
+
+// TestTransactionToDomain_parsedValues converts decoded transactions with
+// the values validation parsed, and again after clearing them, changing a
+// field or passing another zone: each result must equal a conversion that
+// parses every field itself.
+func TestTransactionToDomain_parsedValues(t *testing.T) {
+	lines := Decoder{}.NewLineDecoder("feed.ndjson")
+	p := &Payload{}
+	for i, line := range []string{
+		`{"Transaction":{"AccountId":"A1","TransactionId":"T1","CreditDebitIndicator":"Debit","Status":"Booked","BookingDateTime":"2026-07-01T00:30:00","ValueDateTime":"2026-07-02T09:00:00.250+01:00","Amount":{"Amount":"12.50","Currency":"GBP"}}}`,
+		`{"Transaction":{"AccountId":"A1","TransactionId":"T2","CreditDebitIndicator":"Credit","Status":"Pending","BookingDateTime":"2026-01-15T10:00:00Z","Amount":{"Amount":"1500","Currency":"GBP"}}}`,
+	} {
+		if !lines.Decode(i+1, []byte(line), p) {
+			t.Fatalf("line %d not decoded: %v", i+1, lines.Errors.Err())
+		}
+	}
+	if err := lines.Errors.Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	// parseAll converts a copy of tx without the values validation parsed.
+	parseAll := func(tx Transaction, zone *time.Location) insights.Transaction {
+		t.Helper()
+		tx.parsed = parsedValues{}
+		out, err := tx.ToDomain("c1", zone)
+		if err != nil {
+			t.Fatalf("ToDomain without parsed values: %v", err)
+		}
+		return out
+	}
+	changed := func(tx Transaction) Transaction {
+		amount := *tx.Amount
+		amount.Amount = "99.01"
+		tx.Amount = &amount
+		tx.BookingDateTime = "2026-12-01T08:00:00"
+		return tx
+	}
+	for i := range p.Transactions {
+		tx := p.Transactions[i]
+		if tx.parsed.booking == "" || tx.parsed.amountText == "" {
+			t.Fatalf("transaction %d: validation stored no parsed values: %+v", i+1, tx.parsed)
+		}
+		for _, tc := range []struct {
+			name string
+			tx   Transaction
+			zone *time.Location
+		}{
+			{"as validated", tx, London},
+			{"another zone", tx, time.UTC},
+			{"fields changed after validation", changed(tx), London},
+		} {
+			got, err := tc.tx.ToDomain("c1", tc.zone)
+			if err != nil {
+				t.Fatalf("transaction %d, %s: %v", i+1, tc.name, err)
+			}
+			if want := parseAll(tc.tx, tc.zone); got != want {
+				t.Errorf("transaction %d, %s:\ngot  %+v\nwant %+v", i+1, tc.name, got, want)
+			}
+		}
+	}
+}

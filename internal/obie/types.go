@@ -3,6 +3,9 @@ package obie
 import (
 	"bytes"
 	"encoding/json"
+	"time"
+
+	insights "github.com/openbanking-insights/insights"
 )
 
 // The wire types hold the fields of the OBIE Account and Transaction API
@@ -75,6 +78,22 @@ type Transaction struct {
 	MerchantDetails *MerchantDetails    `json:"MerchantDetails"`
 	CreditorAccount *CashAccount        `json:"CreditorAccount"`
 	DebtorAccount   *CashAccount        `json:"DebtorAccount"`
+
+	// parsed contains the values validation parsed, for ToDomain.
+	parsed parsedValues
+}
+
+// parsedValues are the date-times and amount of a Transaction as
+// validation parsed them, each beside the text it was parsed from. ToDomain
+// uses a value only when that text and the zone are still the ones it is
+// given, so a Transaction changed or reused after validation is parsed
+// again. An empty text means the value was not parsed.
+type parsedValues struct {
+	zone                   *time.Location
+	booking, value         string
+	bookingTime, valueTime time.Time
+	amountText             string
+	amount                 insights.Amount // unsigned
 }
 
 // BankTransactionCode is the ISO 20022 family (Code) and sub-family

@@ -67,29 +67,35 @@ func (v *validator) code(path jsonPath, value string, codes []string) {
 	}
 }
 
-func (v *validator) dateTime(path jsonPath, value string) {
+func (v *validator) dateTime(path jsonPath, value string) (time.Time, bool) {
 	if value == "" {
-		return
+		return time.Time{}, false
 	}
-	if _, err := ParseDateTime(value, v.local); err != nil {
+	t, err := ParseDateTime(value, v.local)
+	if err != nil {
 		v.add(path, "invalid date-time %s: %v", quote(value), err)
+		return time.Time{}, false
 	}
+	return t, true
 }
 
 // amount checks an OBActiveOrHistoricCurrencyAndAmount. OBIE amounts match
 // ^\d{1,13}$|^\d{1,13}\.\d{1,5}$: no sign (CreditDebitIndicator carries it),
 // no exponent, no thousands separator or decimal comma. indicator is the
 // CreditDebitIndicator beside the amount, or "" where the schema has none.
-func (v *validator) amount(path jsonPath, a *Amount, required bool, indicator string) {
+// It returns the unsigned amount and whether a.Amount is a valid amount.
+func (v *validator) amount(path jsonPath, a *Amount, required bool, indicator string) (insights.Amount, bool) {
 	if a == nil {
 		if required {
 			v.add(path, "missing required field")
 		}
-		return
+		return 0, false
 	}
+	var parsed insights.Amount
 	amountOK := false
 	if v.required(path.key(".Amount"), a.Amount) {
-		if _, err := insights.ParseAmount(a.Amount); err != nil {
+		var err error
+		if parsed, err = insights.ParseAmount(a.Amount); err != nil {
 			// A negative amount is rejected, never read as the opposite
 			// direction: a bank that signs its amounts may also have set
 			// CreditDebitIndicator, and guessing which one is right could
@@ -118,6 +124,7 @@ func (v *validator) amount(path jsonPath, a *Amount, required bool, indicator st
 		v.minorUnits(path.key(".Amount"), a.Amount, a.Currency)
 	}
 	v.code(path.key(".SubType"), a.SubType, amountSubTypes)
+	return parsed, amountOK
 }
 
 // minorUnits rejects an amount with more significant decimals than ISO 4217
@@ -196,11 +203,19 @@ func (v *validator) transaction(path jsonPath, t *Transaction) {
 		}
 	}
 	v.code(path.key(".TransactionMutability"), t.TransactionMutability, mutabilities)
+	// ToDomain takes the values parsed here instead of parsing them again.
+	t.parsed = parsedValues{zone: v.local}
 	if v.required(path.key(".BookingDateTime"), t.BookingDateTime) {
-		v.dateTime(path.key(".BookingDateTime"), t.BookingDateTime)
+		if booked, ok := v.dateTime(path.key(".BookingDateTime"), t.BookingDateTime); ok {
+			t.parsed.booking, t.parsed.bookingTime = t.BookingDateTime, booked
+		}
 	}
-	v.dateTime(path.key(".ValueDateTime"), t.ValueDateTime)
-	v.amount(path.key(".Amount"), t.Amount, true, t.CreditDebitIndicator)
+	if valued, ok := v.dateTime(path.key(".ValueDateTime"), t.ValueDateTime); ok {
+		t.parsed.value, t.parsed.valueTime = t.ValueDateTime, valued
+	}
+	if amount, ok := v.amount(path.key(".Amount"), t.Amount, true, t.CreditDebitIndicator); ok {
+		t.parsed.amountText, t.parsed.amount = t.Amount.Amount, amount
+	}
 	v.maxLength(path.key(".TransactionInformation"), t.TransactionInformation, max500Text)
 
 	// If BankTransactionCode is present, the schema requires both levels.
