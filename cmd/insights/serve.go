@@ -326,6 +326,13 @@ func (m *Main) handler(sessionKey []byte) (http.Handler, error) {
 	})
 	mux.Handle("/", apiHandler)
 	admission := api.NewAdmission(m.Config.Admission, m.Logger)
+	// A consent page rejected at capacity gets a page in the customer's
+	// language instead of plain English text.
+	busyPage, err := consentui.BusyPage(consentui.Options{DevSignIn: m.Config.DevSignIn, Logger: m.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("build the consent busy page: %w", err)
+	}
+	admission.SetBusyPage(busyPage)
 	return m.Config.Server.wrap(admission.Middleware(mux), rateLimiter), nil
 }
 

@@ -75,6 +75,9 @@ type Admission struct {
 	maxInFlight int
 	wait        time.Duration
 	logger      *slog.Logger
+	// busyPage writes the 503 response to a rejected request for a path
+	// other than /graphql; nil means plain text. Set by SetBusyPage.
+	busyPage http.Handler
 
 	mu       sync.Mutex
 	inFlight int
@@ -116,6 +119,19 @@ func NewAdmission(limits AdmissionLimits, logger *slog.Logger) *Admission {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Admission{maxInFlight: limits.MaxInFlight, wait: wait, logger: logger}
+}
+
+// SetBusyPage sets the handler that writes the response to a request for a
+// path other than /graphql that is rejected at capacity, such as the consent
+// UI's busy page in the customer's language. Retry-After and Cache-Control:
+// no-store are set before page runs, and page must write status 503.
+// Without a page, such a request gets plain English text. Call SetBusyPage
+// before the Admission serves requests. On a nil Admission it does nothing.
+func (a *Admission) SetBusyPage(page http.Handler) {
+	if a == nil {
+		return
+	}
+	a.busyPage = page
 }
 
 // Rejected returns the number of requests rejected at capacity so far.
@@ -264,8 +280,9 @@ func (a *Admission) notify(kind string, class workClass) {
 }
 
 // reject writes 503 with Retry-After: a GraphQL error with the code
-// UNAVAILABLE on /graphql, and plain text elsewhere. Rejections are
-// logged once per 1,000, with the running counts per class.
+// UNAVAILABLE on /graphql, and elsewhere the busy page, or plain text
+// when none is set. Rejections are logged once per 1,000, with the running
+// counts per class.
 func (a *Admission) reject(ctx context.Context, w http.ResponseWriter, r *http.Request, class workClass) {
 	a.rejectedByClass[class].Add(1)
 	if n := a.rejected.Add(1); n%1000 == 1 {
@@ -280,6 +297,10 @@ func (a *Admission) reject(ctx context.Context, w http.ResponseWriter, r *http.R
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	if a.busyPage != nil {
+		a.busyPage.ServeHTTP(w, r)
+		return
+	}
 	http.Error(w, atCapacityMessage, http.StatusServiceUnavailable)
 }
 

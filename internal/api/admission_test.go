@@ -75,6 +75,13 @@ type admissionServer struct {
 
 func newAdmissionServer(t *testing.T, limits AdmissionLimits) *admissionServer {
 	t.Helper()
+	return newAdmissionServerWithBusyPage(t, limits, nil)
+}
+
+// newAdmissionServerWithBusyPage is newAdmissionServer with busyPage set
+// through SetBusyPage before the server starts.
+func newAdmissionServerWithBusyPage(t *testing.T, limits AdmissionLimits, busyPage http.Handler) *admissionServer {
+	t.Helper()
 	s := &admissionServer{
 		started: make(chan string, 64),
 		gate:    make(chan struct{}),
@@ -85,6 +92,7 @@ func newAdmissionServer(t *testing.T, limits AdmissionLimits) *admissionServer {
 	if s.admission != nil {
 		s.admission.observe = func(e admissionEvent) { s.events <- e }
 	}
+	s.admission.SetBusyPage(busyPage)
 	consentService := &heldConsent{fakeConsent: newFakeConsent(), started: s.started, gate: s.gate}
 	mux := http.NewServeMux()
 	mux.Handle("/", NewHandler(Options{Consent: consentService}))
