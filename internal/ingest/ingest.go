@@ -96,15 +96,24 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 	if customerID == "" {
 		return res, fmt.Errorf("load %s: customer ID is empty", path)
 	}
+	// A file is read twice, to hash it and to stage it, so it must be a
+	// regular file. Opening a named pipe would block until a writer opens
+	// it, so the type is checked first.
+	info, err := os.Stat(path)
+	if err != nil {
+		return res, fmt.Errorf("load: %w", err)
+	}
+	switch {
+	case info.IsDir():
+		return res, fmt.Errorf("load %s: %s is a directory: name the feed files in it", path, path)
+	case !info.Mode().IsRegular():
+		return res, fmt.Errorf("load %s: %s is not a regular file: save the feed to a file first", path, path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return res, fmt.Errorf("load: %w", err)
 	}
 	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return res, fmt.Errorf("load %s: %w", path, err)
-	}
 
 	// Step 1: skip a file already loaded for this customer. A file of
 	// hashWhileStagingBytes or more is hashed while it is staged instead
@@ -144,7 +153,12 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 	stageErr := l.stageFile(stageCtx, ld, path, io.NewSectionReader(f, 0, math.MaxInt64))
 	check := <-checked
 	if check.err != nil || check.loaded || stageErr != nil {
-		if abortErr := ld.Abort(context.WithoutCancel(ctx)); abortErr != nil {
+		level, message := slog.LevelInfo, "load aborted"
+		if check.err == nil && check.loaded {
+			// Skipping a file loaded before is no failure.
+			level, message = slog.LevelDebug, "staged rows of a file loaded before dropped"
+		}
+		if abortErr := ld.abort(context.WithoutCancel(ctx), level, message); abortErr != nil {
 			l.logger().Error("abort load", "source", path, "load_id", ld.id, "err", abortErr)
 		}
 		switch {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -376,5 +377,32 @@ func TestLoadFile_customersSeparate(t *testing.T) {
 	}
 	if got := mustCounts(t, l, "c2").Transactions; got != 2 {
 		t.Errorf("c2 transactions = %d, want 2", got)
+	}
+}
+
+// TestLoadFile_notRegularFiles checks that a directory and a named pipe
+// are rejected with an error naming them before anything is read or
+// staged (opening a pipe with no writer would block).
+func TestLoadFile_notRegularFiles(t *testing.T) {
+	engine := storetest.New(t)
+	l := newLoader(t, engine)
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "feed.ndjson")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatalf("mkfifo: %v", err)
+	}
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{dir, "is a directory"},
+		{pipe, "is not a regular file"},
+	} {
+		_, err := l.LoadFile(context.Background(), "c1", tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.path+" "+tc.want) {
+			t.Errorf("LoadFile(%s) error = %v, want one containing %q", tc.path, err, tc.want)
+		}
+	}
+	if tables := loadTables(t, engine); len(tables) != 0 {
+		t.Errorf("load tables left: %v", tables)
 	}
 }

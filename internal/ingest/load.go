@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -228,6 +229,12 @@ func (ld *Load) addTransaction(ctx context.Context, wire *obie.Transaction) erro
 
 // Abort drops the staged rows. Stored data stays as it was.
 func (ld *Load) Abort(ctx context.Context) error {
+	return ld.abort(ctx, slog.LevelInfo, "load aborted")
+}
+
+// abort is Abort, logging message at level once the staged rows are
+// dropped.
+func (ld *Load) abort(ctx context.Context, level slog.Level, message string) error {
 	if ld.finished {
 		return nil
 	}
@@ -235,7 +242,7 @@ func (ld *Load) Abort(ctx context.Context) error {
 	if err := ld.loader.dropStaging(ctx, ld.id); err != nil {
 		return fmt.Errorf("abort load of %s: %w", ld.source, err)
 	}
-	ld.loader.logger().Info("load aborted", "source", ld.source, "customer_id", ld.customerID, "load_id", ld.id)
+	ld.loader.logger().Log(ctx, level, message, "source", ld.source, "customer_id", ld.customerID, "load_id", ld.id)
 	return nil
 }
 

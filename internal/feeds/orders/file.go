@@ -31,6 +31,19 @@ const sniffSize = 64 << 10
 // count. A file whose head is not such an envelope, NDJSON included, is not
 // an order file, and the transaction loader reports what is wrong with it.
 func IsOrderFile(path string) (bool, error) {
+	// Reading a directory fails with an unclear error, and opening a named
+	// pipe blocks until a writer opens it. The loaders read a file twice,
+	// so a pipe could not be loaded anyway.
+	info, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case info.IsDir():
+		return false, fmt.Errorf("%s is a directory: name the feed files in it", path)
+	case !info.Mode().IsRegular():
+		return false, fmt.Errorf("%s is not a regular file: save the feed to a file first", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false, err
@@ -39,7 +52,7 @@ func IsOrderFile(path string) (bool, error) {
 	head := make([]byte, sniffSize)
 	n, err := io.ReadFull(f, head)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return false, fmt.Errorf("read %s: %w", path, err)
+		return false, err // the *PathError names the operation and path
 	}
 	if firstDataMember(head[:n]) == "" {
 		return false, nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,5 +193,27 @@ func TestCadence(t *testing.T) {
 	two := 2
 	if code, c := mandateFrequency(&obie.MandateFrequency{Type: "MNTH", CountPerPeriod: &two}); code != "MNTH:2" || c != insights.CadenceTwiceMonthly {
 		t.Errorf("MNTH twice = %s %s", code, c)
+	}
+}
+
+// TestIsOrderFile_notRegularFiles checks that a directory and a named pipe
+// are rejected with an error naming them, without reading them (opening a
+// pipe with no writer would block).
+func TestIsOrderFile_notRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "feed.ndjson")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatalf("mkfifo: %v", err)
+	}
+	for _, tc := range []struct {
+		path, want string
+	}{
+		{dir, "is a directory"},
+		{pipe, "is not a regular file"},
+	} {
+		isOrders, err := IsOrderFile(tc.path)
+		if err == nil || !strings.Contains(err.Error(), tc.path+" "+tc.want) {
+			t.Errorf("IsOrderFile(%s) = %v, %v; want an error containing %q", tc.path, isOrders, err, tc.want)
+		}
 	}
 }
