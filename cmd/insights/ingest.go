@@ -98,10 +98,16 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 		refresh = stale
 	}
 	if refresh {
+		// The derivation reads the customer's whole stored history, which
+		// takes seconds for a million transactions, so it is announced.
+		fmt.Fprintln(stdout, "deriving income streams and commitments from the stored transactions")
+		begin := time.Now()
 		deriver := &derive.Deriver{Engine: engine, Logger: logger, Calendar: cal}
-		if _, err := deriver.RefreshIncome(ctx, customer, time.Now()); err != nil {
+		streams, err := deriver.RefreshIncome(ctx, customer, time.Now())
+		if err != nil {
 			return fmt.Errorf("derive income streams: %w", err)
 		}
+		fmt.Fprintf(stdout, "income streams derived: %d, in %s\n", len(streams), time.Since(begin).Round(time.Millisecond))
 	}
 	if failed > 0 {
 		return exitError{code: 1, msg: fmt.Sprintf("insights ingest: %d of %d files rejected", failed, fs.NArg())}
