@@ -82,9 +82,8 @@ func splitLine(line []byte) (name string, record []byte, ok bool) {
 	return name, record, true
 }
 
-// addFast decodes a record that splitLine found with goccy/go-json (a
-// transaction first with decodeTransaction), validates it and appends it
-// to p. It returns false, having reported
+// addFast decodes a record that splitLine found with goccy/go-json,
+// validates it and appends it to p. It returns false, having reported
 // and appended nothing, when goccy/go-json cannot decode the record; the
 // caller then decodes the line with encoding/json, which locates the
 // problem.
@@ -108,12 +107,9 @@ func (p *Payload) addFast(v *validator, name string, record []byte) bool {
 	case ResourceTransaction:
 		p.Transactions = append(p.Transactions, Transaction{})
 		rec := &p.Transactions[len(p.Transactions)-1]
-		if !decodeTransaction(record, rec) {
-			*rec = Transaction{}
-			if gojson.Unmarshal(record, rec) != nil {
-				p.Transactions = p.Transactions[:len(p.Transactions)-1]
-				return false
-			}
+		if gojson.Unmarshal(record, rec) != nil {
+			p.Transactions = p.Transactions[:len(p.Transactions)-1]
+			return false
 		}
 		v.transaction(path, rec)
 	case ResourceParty:
