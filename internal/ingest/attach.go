@@ -85,16 +85,17 @@ COMMENT '` + comment + "'"
 // ext4 file system of the benchmark machine, creating the files of a wide
 // part cost more than encoding its rows. An insert of 50,000 rows cost
 // about 1.6 to 2.0 µs of CPU a row as a wide part and 0.9 to 1.0 as a
-// compact one (chDB 26.7.3). The inserts of DefaultBatchSize rows are about 17 MiB, well
-// below loadTableWideBytes; parts merged from many of them are wide.
+// compact one (chDB 26.7.3). An insert of DefaultBatchSize rows is about
+// 17 MiB, well below loadTableWideBytes, and a part merged from two or
+// more of them is wide.
 //
 // No merges up to unmergedLoadParts parts: every part the load table
 // merges is merged again in transactions after the attach, so merging in
 // the load table writes the rows twice. A load of up to unmergedLoadParts
-// batches keeps its parts as inserted; a larger one lets the table merge
-// them from then on: each part read at once costs memory, and a load of
-// 10M rows that kept all its 200 parts took the process to 1.25 GiB during
-// its commit and the merges of transactions after it.
+// batches keeps its parts as inserted. A larger one lets the table merge
+// them from the next batch on, because merging many parts at once costs
+// memory. A 10M-row load that kept all its 200 parts took the process to
+// 1.13 to 1.28 GiB while transactions merged them after the attach.
 const (
 	loadTableWideBytes = 32 << 20
 	unmergedLoadParts  = 40

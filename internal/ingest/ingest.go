@@ -181,10 +181,10 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 }
 
 // hashWhileStagingFrom is the default of Loader.hashWhileStaging. Hashing
-// a file below it takes an estimated 45 ms at most (one core of the
-// benchmark machine read and hashed the 525 MB feed of BenchmarkLoadFile
-// at about 1.5 GB/s), so hashing it first costs little, and a file found
-// already loaded then costs no load table.
+// a file below it takes an estimated 45 ms at most, because one core of
+// the benchmark machine read and hashed the 525 MB feed of
+// BenchmarkLoadFile at about 1.5 GB/s. So hashing such a file first costs
+// little, and when it was loaded before, it costs no load table.
 const hashWhileStagingFrom = 64 << 20
 
 func (l *Loader) hashWhileStagingBytes() int64 {

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// BusyPage returns the handler that writes the page a customer sees when
+// BusyPage returns the handler that writes the page a customer gets when
 // the service rejects a consent page at capacity. The page is in the
 // language the other pages would choose for the request (?lang, then the
 // language cookie, then Accept-Language), asks the customer to try again
