@@ -67,7 +67,8 @@ func (l *Loader) createLoadTable(ctx context.Context, id, owner string, begun ti
 	query := "CREATE TABLE " + table + ` AS transactions
 ENGINE = MergeTree
 ORDER BY (customer_id, account_id, transaction_key)
-SETTINGS min_bytes_for_wide_part = ` + strconv.Itoa(loadTableWideBytes) + `
+SETTINGS min_bytes_for_wide_part = ` + strconv.Itoa(loadTableWideBytes) + `,
+    max_parts_to_merge_at_once = ` + strconv.Itoa(loadTableMergeWidth) + `
 COMMENT '` + comment + "'"
 	if err := l.Engine.Exec(ctx, query); err != nil {
 		return fmt.Errorf("create staging table %s: %w", table, err)
@@ -92,13 +93,16 @@ COMMENT '` + comment + "'"
 // No merges up to unmergedLoadParts parts: every part the load table
 // merges is merged again in transactions after the attach, so merging in
 // the load table writes the rows twice. A load of up to unmergedLoadParts
-// batches keeps its parts as inserted. A larger one lets the table merge
-// them from the next batch on, because merging many parts at once costs
-// memory. A 10M-row load that kept all its 200 parts took the process to
-// 1.13 to 1.28 GiB while transactions merged them after the attach.
+// batches (12M rows at DefaultBatchSize) keeps its parts as inserted, and
+// transactions merges them after the attach, one merge of up to 50 parts
+// at a time (migration 0019 and serverArgs in store/chdb), which kept a
+// 10M-row load under 1 GiB. A larger load lets the table merge its parts
+// from the next batch on, up to loadTableMergeWidth parts a merge, so its
+// attach adds fewer parts.
 const (
-	loadTableWideBytes = 32 << 20
-	unmergedLoadParts  = 40
+	loadTableWideBytes  = 32 << 20
+	unmergedLoadParts   = 240
+	loadTableMergeWidth = 50
 )
 
 // setLoadTableMerges stops or starts the background merges of a load

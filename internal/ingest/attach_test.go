@@ -400,6 +400,11 @@ func TestLoad_loadTableMergesHeldBack(t *testing.T) {
 WHERE database = currentDatabase() AND table = '`+ld.txTable+`' AND active ORDER BY name`)
 	}
 
+	engineFull := queryStrings(t, engine, "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = '"+ld.txTable+"'")
+	if len(engineFull) != 1 || !strings.Contains(engineFull[0], "max_parts_to_merge_at_once = 50") {
+		t.Errorf("load table engine = %q, want max_parts_to_merge_at_once = 50", engineFull)
+	}
+
 	stage(0, 5)
 	if got := parts(); len(got) != 5 || slices.ContainsFunc(got, func(s string) bool { return s != "Compact" }) {
 		t.Fatalf("parts of the load table after 5 batches = %v, want 5 Compact", got)

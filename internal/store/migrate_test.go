@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/openbanking-insights/insights/internal/store"
@@ -62,5 +63,30 @@ func TestMigrations_tablesExist(t *testing.T) {
 		if !got[name] {
 			t.Errorf("table %s missing after migration", name)
 		}
+	}
+}
+
+// TestMigrations_transactionsMergeWidth checks that merges of transactions
+// take at most 50 parts (migration 0019), which bounds their memory.
+func TestMigrations_transactionsMergeWidth(t *testing.T) {
+	e := storetest.New(t)
+	rows, err := e.Query(context.Background(),
+		"SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = 'transactions'",
+		store.P("db", e.Database()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var engine string
+	for rows.Next() {
+		if err := rows.Scan(&engine); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(engine, "max_parts_to_merge_at_once = 50") {
+		t.Errorf("transactions engine = %q, want max_parts_to_merge_at_once = 50", engine)
 	}
 }

@@ -42,6 +42,22 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
+// serverArgs set server settings of the embedded engine, which apply to
+// the whole process.
+//
+// One merge or mutation at a time: a merge holds read buffers for each of
+// its source parts, and a large file load attaches up to 240 parts to
+// transactions at once. With chDB's default of four merges at a time on
+// two cores, the merges after a 10M-row load took the process above 1 GiB;
+// one at a time, of up to 50 parts each (max_parts_to_merge_at_once of
+// transactions), it peaked at 913 MiB. See "Sixth round" in
+// docs/benchmarks.md. The service runs no mutations, and the merges of the
+// small tables wait at most for one merge of transactions.
+var serverArgs = []string{
+	"--background_pool_size=1",
+	"--background_merges_mutations_concurrency_ratio=1",
+}
+
 // pool is the process-wide set of connections to one data directory.
 type pool struct {
 	lib   *library
@@ -126,7 +142,7 @@ func acquirePool(cfg Config) (*pool, error) {
 
 	p := &pool{lib: lib, path: path, conns: make(chan *conn, n), refs: 1}
 	for i := 0; i < n; i++ {
-		argv, keep := cStrings([]string{"chdb", "--path=" + path})
+		argv, keep := cStrings(append([]string{"chdb", "--path=" + path}, serverArgs...))
 		ptr := lib.connect(int32(len(argv)), argv)
 		runtime.KeepAlive(keep)
 		if ptr == nil || *ptr == 0 {

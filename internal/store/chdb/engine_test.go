@@ -128,3 +128,34 @@ func TestEngine_insertArrowPersists(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEngine_oneMergeAtATime checks the server settings that bound the
+// embedded engine's merges to one at a time.
+func TestEngine_oneMergeAtATime(t *testing.T) {
+	e := openEngine(t, t.TempDir())
+	defer e.Close()
+
+	rows, err := e.Query(context.Background(), `SELECT name, value FROM system.server_settings
+WHERE name IN ('background_pool_size', 'background_merges_mutations_concurrency_ratio') ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]string{}
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			t.Fatal(err)
+		}
+		got[name] = value
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"background_pool_size": "1", "background_merges_mutations_concurrency_ratio": "1"}
+	for name, value := range want {
+		if got[name] != value {
+			t.Errorf("server setting %s = %q, want %q", name, got[name], value)
+		}
+	}
+}
