@@ -61,12 +61,20 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 		return fail(err)
 	}
 	inserted := 0
-	for _, m := range []move{
-		{accountsTable.name, "accounts_staging", accountsTable.columns(), accountsTable.identity, noRange},
-		{partiesTable.name, "parties_staging", partiesTable.columns(), partiesTable.identity, noRange},
-		{balancesTable.name, "balances_staging", balancesTable.columns(), balancesTable.identity, noRange},
+	for _, m := range []struct {
+		move
+		staged int
+	}{
+		{move{accountsTable.name, "accounts_staging", accountsTable.columns(), accountsTable.identity, noRange}, res.Accounts},
+		{move{partiesTable.name, "parties_staging", partiesTable.columns(), partiesTable.identity, noRange}, res.Parties},
+		{move{balancesTable.name, "balances_staging", balancesTable.columns(), balancesTable.identity, noRange}, res.Balances},
 	} {
-		n, err := ld.moveRows(ctx, m, []keyRange{{}})
+		// Staged rows carry the load's ID, so a table this load staged
+		// nothing in has nothing to move.
+		if m.staged == 0 {
+			continue
+		}
+		n, err := ld.moveRows(ctx, m.move, []keyRange{{}})
 		if err != nil {
 			return fail(err)
 		}
