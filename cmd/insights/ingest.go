@@ -80,6 +80,10 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 			fmt.Fprintf(stdout, "%s: already loaded, skipped\n", path)
 			continue
 		}
+		if res.Empty {
+			fmt.Fprintf(stdout, "%s: no records, nothing stored\n", path)
+			continue
+		}
 		loaded++
 		fmt.Fprintf(stdout, "%s: %d accounts, %d balances, %d parties, %d transactions (%d already stored)\n",
 			path, res.Accounts, res.Balances, res.Parties, res.Transactions, res.Unchanged)

@@ -406,6 +406,30 @@ func TestIngest_corruptFileStoresNothing(t *testing.T) {
 	}
 }
 
+// An empty feed file is reported as holding no records, exits zero and
+// stores nothing, not even a load.
+func TestIngest_emptyFile(t *testing.T) {
+	dataDir := t.TempDir()
+	empty := filepath.Join(t.TempDir(), "transactions.ndjson")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		out := mustCLI(t, "ingest", "-data", dataDir, "-customer", "bob", empty)
+		if !strings.Contains(out, empty+": no records, nothing stored") {
+			t.Errorf("output lacks the no-records line:\n%s", out)
+		}
+		if strings.Contains(out, "deriving") {
+			t.Errorf("an empty file started a derivation:\n%s", out)
+		}
+	}
+	for _, table := range []string{"loads", "transactions"} {
+		if got := storedRows(t, dataDir, table); got != "0/0" {
+			t.Errorf("%s after the empty file: %s, want none", table, got)
+		}
+	}
+}
+
 func TestRun_unknownCommand(t *testing.T) {
 	_, err := cli(t, "frobnicate")
 	var exit exitError

@@ -71,6 +71,10 @@ type Result struct {
 	// Skipped is true when a file with the same SHA-256 had been loaded for
 	// the customer before; nothing was stored.
 	Skipped bool
+	// Empty is true when a file held no records, such as an empty NDJSON
+	// file or a page whose Data is empty: nothing was stored, and no load
+	// was recorded, so the file is read again when it is loaded again.
+	Empty bool
 	// Accounts, Balances, Parties and Transactions count the records of the
 	// load.
 	Accounts, Balances, Parties, Transactions int
@@ -171,6 +175,17 @@ func (l *Loader) LoadFile(ctx context.Context, customerID, path string) (Result,
 		}
 	}
 	ld.fileDigest = check.digest
+
+	// A file without records stores nothing. Recording it as a load would
+	// only make a later load of the same bytes report it as loaded before.
+	if r := ld.records; r.Accounts+r.Balances+r.Parties+r.Transactions == 0 {
+		if err := ld.abort(context.WithoutCancel(ctx), slog.LevelDebug, "load of a file without records dropped"); err != nil {
+			return res, fmt.Errorf("load %s: %w", path, err)
+		}
+		l.logger().Info("file holds no records", "source", path, "customer_id", customerID)
+		res.Empty = true
+		return res, nil
+	}
 
 	// Step 3: make the rows current.
 	res, err = ld.Commit(ctx, nil)

@@ -123,6 +123,43 @@ func TestLoadFile_loadTwiceSameCounts(t *testing.T) {
 	}
 }
 
+// TestLoadFile_noRecords loads files without records: each is reported as
+// empty, stores nothing, records no load and leaves no load table, so a
+// second load of it is read again instead of skipped.
+func TestLoadFile_noRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, content string
+	}{
+		{"empty NDJSON", "feed.ndjson", ""},
+		{"NDJSON of blank lines", "feed.ndjson", "\n  \n\t\n"},
+		{"page without transactions", "page.json",
+			`{"Data":{"Transaction":[]},"Links":{"Self":"https://bank.example/accounts/a1/transactions"},"Meta":{"TotalPages":1}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			engine := storetest.New(t)
+			l := newLoader(t, engine)
+			path := writeTemp(t, tc.file, []byte(tc.content))
+
+			for _, attempt := range []string{"first", "second"} {
+				res, err := l.LoadFile(ctx, "c1", path)
+				if err != nil {
+					t.Fatalf("%s load: %v", attempt, err)
+				}
+				if !res.Empty || res.Skipped {
+					t.Errorf("%s load: Empty = %v, Skipped = %v, want Empty and not Skipped", attempt, res.Empty, res.Skipped)
+				}
+			}
+			if got := mustCounts(t, l, "c1"); got != (Counts{}) {
+				t.Errorf("counts = %+v, want none", got)
+			}
+			if tables := loadTables(t, engine); len(tables) != 0 {
+				t.Errorf("load tables left: %v", tables)
+			}
+		})
+	}
+}
+
 func TestLoadFile_sameContentNewFileStoredOnce(t *testing.T) {
 	ctx := context.Background()
 	engine := storetest.New(t)
