@@ -72,8 +72,8 @@ type Result struct {
 	// the customer before; nothing was stored.
 	Skipped bool
 	// Empty is true when a file held no records, such as an empty NDJSON
-	// file or a page whose Data is empty: nothing was stored, and no load
-	// was recorded, so the file is read again when it is loaded again.
+	// file or a page whose Data is empty. Nothing was stored and no load
+	// was recorded, so a later load of the file reads it again.
 	Empty bool
 	// Accounts, Balances, Parties and Transactions count the records of the
 	// load.
