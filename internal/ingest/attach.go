@@ -95,10 +95,10 @@ COMMENT '` + comment + "'"
 // the load table writes the rows twice. A load of up to unmergedLoadParts
 // batches (12M rows at DefaultBatchSize) keeps its parts as inserted, and
 // transactions merges them after the attach. It runs one merge of up to
-// 50 parts at a time (migration 0019 and serverArgs in store/chdb), and so
-// a 10M-row load stayed under 1 GiB. A larger load lets the table merge its parts
-// from the next batch on, up to loadTableMergeWidth parts a merge, so its
-// attach adds fewer parts.
+// 50 parts at a time (migration 0019 and serverArgs in store/chdb), and
+// so a 10M-row load stayed under 1 GiB. A larger load lets the table
+// merge its parts from the next batch on, up to loadTableMergeWidth parts
+// a merge, so its attach adds fewer parts.
 const (
 	loadTableWideBytes  = 32 << 20
 	unmergedLoadParts   = 240
