@@ -154,7 +154,9 @@ func (m *Main) openFeeds() error {
 			}
 		},
 	}
-	if err := m.Feeds.Schedule(m.jobs, cfg.Refresh); err != nil {
+	stop, stopPulls := context.WithCancel(context.Background())
+	m.stopPulls = stopPulls
+	if err := m.Feeds.Schedule(stop, m.jobs, cfg.Refresh); err != nil {
 		return fmt.Errorf("-bank-refresh %q: %w", cfg.Refresh, err)
 	}
 	return nil

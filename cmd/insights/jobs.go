@@ -105,6 +105,9 @@ func (m *Main) stopJobs() {
 		return
 	}
 	done := m.jobs.Stop()
+	if m.stopPulls != nil {
+		m.stopPulls()
+	}
 	select {
 	case <-done.Done():
 	case <-time.After(10 * time.Second):

@@ -176,6 +176,9 @@ type Main struct {
 	Keys      *attest.KeySet
 	closed    chan struct{}
 	jobs      *cron.Cron
+	// stopPulls ends the waits of scheduled bank refreshes at shutdown,
+	// so that no pull starts after it; see feeds.Service.Schedule.
+	stopPulls context.CancelFunc
 }
 
 // Open starts the service and returns once it is listening.
@@ -371,6 +374,9 @@ func (m *Main) Close() error {
 	var jobsDone <-chan struct{}
 	if m.jobs != nil {
 		jobsDone = m.jobs.Stop().Done()
+		if m.stopPulls != nil {
+			m.stopPulls()
+		}
 	} else {
 		noJobs := make(chan struct{})
 		close(noJobs)

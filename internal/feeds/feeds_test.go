@@ -20,6 +20,7 @@ import (
 	"github.com/openbanking-insights/insights/internal/ingest"
 	"github.com/openbanking-insights/insights/internal/store"
 	"github.com/openbanking-insights/insights/internal/store/storetest"
+	"github.com/robfig/cron/v3"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -419,6 +420,42 @@ func TestRefreshAll_expiredConsentNeedsRenewal(t *testing.T) {
 	}
 	if got := e.reads.Load(); got != reads {
 		t.Errorf("bank saw %d requests after expiry, want none", got-reads)
+	}
+}
+
+// TestSchedule_stopEndsWaits stops a scheduled refresh while its pull
+// waits out the random delay: the run ends without pulling, so a shutdown
+// that waits for running jobs is not held up by the delay.
+func TestSchedule_stopEndsWaits(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.link("alice"); err != nil {
+		t.Fatalf("link: %v", err)
+	}
+	consentID := e.only("alice").ConsentID
+	pulls := len(e.pulls(consentID))
+	e.svc.Jitter = time.Hour
+
+	stop, stopPulls := context.WithCancel(context.Background())
+	defer stopPulls()
+	c := cron.New()
+	if err := e.svc.Schedule(stop, c, "@every 1s"); err != nil {
+		t.Fatal(err)
+	}
+	c.Start()
+	for deadline := time.Now().Add(30 * time.Second); !e.svc.running.Load(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the scheduled run did not start within 30 s")
+		}
+	}
+
+	stopPulls()
+	select {
+	case <-c.Stop().Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the scheduled run still waits 30 s after stop")
+	}
+	if got := len(e.pulls(consentID)); got != pulls {
+		t.Errorf("pulls after stop = %d, want %d", got, pulls)
 	}
 }
 

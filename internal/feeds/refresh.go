@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	insights "github.com/openbanking-insights/insights"
@@ -295,8 +296,19 @@ func (p *pull) noteBooking(t *obie.Transaction) {
 // marked needs_renewal instead, without a call to its bank. Errors of
 // single consents are logged and returned joined; the others go on.
 func (s *Service) RefreshAll(ctx context.Context) error {
+	return s.refreshAll(ctx, ctx)
+}
+
+// refreshAll is RefreshAll with the pulls run under ctx and the waits
+// before them, the random delay and a free slot, under start. Once start
+// is done, no further pull starts, and those already running go on under
+// ctx.
+func (s *Service) refreshAll(ctx, start context.Context) error {
 	if err := s.check(); err != nil {
 		return err
+	}
+	if start.Err() != nil {
+		return nil
 	}
 	rows, err := s.readConsents(ctx, "status = {status:String}", store.P("status", StatusAuthorised))
 	if err != nil {
@@ -304,10 +316,11 @@ func (s *Service) RefreshAll(ctx context.Context) error {
 	}
 
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, s.concurrency())
+		wg         sync.WaitGroup
+		mu         sync.Mutex
+		errs       []error
+		sem        = make(chan struct{}, s.concurrency())
+		notStarted atomic.Int64
 	)
 	now := s.now()
 	for _, row := range rows {
@@ -324,13 +337,15 @@ func (s *Service) RefreshAll(ctx context.Context) error {
 		}
 		wg.Go(func() {
 			if s.Jitter > 0 {
-				if err := sleep(ctx, rand.N(s.Jitter)); err != nil {
+				if err := sleep(start, rand.N(s.Jitter)); err != nil {
+					notStarted.Add(1)
 					return
 				}
 			}
 			select {
 			case sem <- struct{}{}:
-			case <-ctx.Done():
+			case <-start.Done():
+				notStarted.Add(1)
 				return
 			}
 			defer func() { <-sem }()
@@ -344,20 +359,28 @@ func (s *Service) RefreshAll(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	if n := notStarted.Load(); n > 0 {
+		s.logger().Info("bank pulls not started: the refresh was stopped", "consents", n)
+	}
 	return errors.Join(append(errs, ctx.Err())...)
 }
 
 // Schedule registers RefreshAll with c under a cron spec such as
 // "@every 6h" or "0 */6 * * *". A run that starts while the previous one
 // is still going is skipped.
-func (s *Service) Schedule(c *cron.Cron, spec string) error {
+//
+// stop ends the runs' waits: once it is done, as when the service shuts
+// down, a run starts no further pull. Pulls already running are not
+// cancelled, so that the shutdown, which waits for running jobs, ends
+// with their loads committed.
+func (s *Service) Schedule(stop context.Context, c *cron.Cron, spec string) error {
 	_, err := c.AddFunc(spec, func() {
 		if !s.running.CompareAndSwap(false, true) {
 			s.logger().Warn("scheduled bank refresh skipped: the previous run is still going")
 			return
 		}
 		defer s.running.Store(false)
-		if err := s.RefreshAll(context.Background()); err != nil {
+		if err := s.refreshAll(context.WithoutCancel(stop), stop); err != nil {
 			s.logger().Warn("scheduled bank refresh had failures", "error", err)
 		}
 	})
