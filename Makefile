@@ -80,8 +80,8 @@ test: engine browser vuln ## run govulncheck, then all tests against the real em
 
 # BENCH_10M=1 (the default) adds the ingest runs of 1M and 10M rows that the
 # aims name: a 10M-row file, and 1M and 10M rows pulled from the local bank
-# running as a process of its own. They take about ten minutes and 11 GB
-# of temporary files; BENCH_10M=0 leaves them out.
+# running as a process of its own. They add about six minutes and need
+# 11 GB of temporary files; BENCH_10M=0 leaves them out.
 BENCH_10M ?= 1
 ifeq ($(BENCH_10M),1)
 BENCH_ENV = INSIGHTS_BENCH_10M=1 INSIGHTS_BENCH_PULL_1M=1 INSIGHTS_BENCH_PULL_10M=1

@@ -85,7 +85,7 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 			continue
 		}
 		loaded++
-		fmt.Fprintf(stdout, "%s: %d accounts, %d balances, %d parties, %d transactions (%d already stored)\n",
+		fmt.Fprintf(stdout, "%s: %d accounts, %d balances, %d parties, %d transactions (%d of these records already stored)\n",
 			path, res.Accounts, res.Balances, res.Parties, res.Transactions, res.Unchanged)
 	}
 

@@ -74,12 +74,23 @@ func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
 	return engine.Close()
 }
 
+// storageCommandHelp describes the commands that take only the storage
+// flags, for their usage text.
+var storageCommandHelp = map[string]string{
+	"stats":   "Prints the rows of each table: current rows (FINAL) and stored rows, duplicates included.",
+	"migrate": "Applies the schema migrations that the storage does not have yet.",
+}
+
 // openStorageFlags parses the args of a command that takes only the
 // storage flags and opens the migrated engine.
 func openStorageFlags(ctx context.Context, command string, args []string, logger *slog.Logger) (store.Engine, error) {
 	var storage storageConfig
 	fs := flag.NewFlagSet(command, flag.ContinueOnError)
 	storage.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: insights %s [flags]\n\n%s\n", command, storageCommandHelp[command])
+		fs.PrintDefaults()
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}

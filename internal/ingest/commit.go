@@ -111,7 +111,7 @@ func (ld *Load) Commit(ctx context.Context, windows []Window) (Result, error) {
 	}
 	l.logger().Info("load committed", "source", ld.source, "customer_id", ld.customerID, "load_id", ld.id,
 		"accounts", res.Accounts, "balances", res.Balances, "parties", res.Parties,
-		"transactions", res.Transactions, "unchanged", res.Unchanged,
+		"transactions", res.Transactions, "unchanged_records", res.Unchanged,
 		"superseded", res.Superseded, "vanished", res.Vanished)
 	return res, nil
 }

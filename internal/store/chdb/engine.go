@@ -50,7 +50,7 @@ type Config struct {
 // transactions at once. With chDB's default of four merges at a time on
 // two cores, the merges after a 10M-row load took the process above 1 GiB.
 // With one at a time, of up to 50 parts each (max_parts_to_merge_at_once
-// of transactions), it peaked at 845 to 920 MiB. See "Sixth round" in
+// of transactions), it peaked at 820 to 920 MiB. See "Sixth round" in
 // docs/benchmarks.md. The service runs no mutations, and the merges of the
 // small tables wait at most for one merge of transactions.
 var serverArgs = []string{
