@@ -67,8 +67,8 @@ func NewEmbedded(t testing.TB) store.Engine {
 	if err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	// Each test database logs every migration; benchmarks that make one
-	// per run would bury their result lines in those records.
+	// Migrations are not logged: benchmarks make a test database per run,
+	// and the records would bury their result lines.
 	if err := store.Migrate(ctx, e, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatalf("migrate test database: %v", err)
 	}
