@@ -79,14 +79,22 @@ func runBank(ctx context.Context, args []string, logger *slog.Logger) error {
 	srv := &http.Server{Handler: b, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 	logger.Info("local bank serving", "addr", ln.Addr().String(), "customers", len(b.Customers()), "admin", admin)
 
+	// Serve returns as soon as Shutdown starts, so the command waits for
+	// Shutdown to let the requests in flight finish.
+	stopped := make(chan error, 1)
 	go func() {
 		<-ctx.Done()
+		logger.Info("local bank shutting down")
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(shutdown)
+		stopped <- srv.Shutdown(shutdown)
 	}()
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve bank: %w", err)
 	}
+	if err := <-stopped; err != nil {
+		return fmt.Errorf("shut down bank: requests still running after 5 s: %w", err)
+	}
+	logger.Info("local bank stopped")
 	return nil
 }
