@@ -93,7 +93,7 @@ func runBank(ctx context.Context, args []string, logger *slog.Logger) error {
 		return fmt.Errorf("serve bank: %w", err)
 	}
 	if err := <-stopped; err != nil {
-		return fmt.Errorf("shut down bank: requests still running after 5 s: %w", err)
+		return fmt.Errorf("shut down bank: timed out after 5 s waiting for requests in flight: %w", err)
 	}
 	logger.Info("local bank stopped")
 	return nil

@@ -177,7 +177,7 @@ type Main struct {
 	closed    chan struct{}
 	jobs      *cron.Cron
 	// stopPulls ends the waits of scheduled bank refreshes at shutdown,
-	// so that no pull starts after it; see feeds.Service.Schedule.
+	// so that no pull starts after it. See feeds.Service.Schedule.
 	stopPulls context.CancelFunc
 }
 

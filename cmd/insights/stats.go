@@ -77,7 +77,7 @@ func runMigrate(ctx context.Context, args []string, logger *slog.Logger) error {
 // storageCommandHelp describes the commands that take only the storage
 // flags, for their usage text.
 var storageCommandHelp = map[string]string{
-	"stats":   "Prints the rows of each table: current rows (FINAL) and stored rows, duplicates included.",
+	"stats":   "Prints the number of rows in each table: current rows (FINAL) and stored rows, duplicates included.",
 	"migrate": "Applies the schema migrations that the storage does not have yet.",
 }
 

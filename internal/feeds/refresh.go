@@ -299,10 +299,10 @@ func (s *Service) RefreshAll(ctx context.Context) error {
 	return s.refreshAll(ctx, ctx)
 }
 
-// refreshAll is RefreshAll with the pulls run under ctx and the waits
-// before them, the random delay and a free slot, under start. Once start
-// is done, no further pull starts, and those already running go on under
-// ctx.
+// refreshAll pulls every authorised consent as RefreshAll does. The pulls
+// run under ctx, and the waits before them (the random delay and a free
+// slot) under start. Once start is done, no further pull starts, and the
+// pulls already running go on under ctx.
 func (s *Service) refreshAll(ctx, start context.Context) error {
 	if err := s.check(); err != nil {
 		return err
