@@ -27,6 +27,13 @@ func validJSON(data []byte) bool {
 	return gojson.Valid(data)
 }
 
+// unmarshalAgain clears the Transaction a failed scan left partly filled
+// and decodes record into it with goccy/go-json.
+func unmarshalAgain(record []byte, t *Transaction) bool {
+	*t = Transaction{}
+	return gojson.Unmarshal(record, t) == nil
+}
+
 // fastLines turns on the fast path of LineDecoder.Decode; tests turn it
 // off to compare both paths.
 var fastLines = true
@@ -39,6 +46,11 @@ var linePaths = map[string]jsonPath{
 	ResourceParty:       pathOf("$." + ResourceParty),
 }
 
+// jsonSpace holds the bytes JSON allows between tokens. bytes.TrimSpace
+// would also remove Unicode spaces such as U+00A0, which make a line
+// invalid JSON.
+const jsonSpace = " \t\r\n"
+
 // splitLine returns the resource name and the record of an NDJSON line
 // of the common form {"Transaction":{...}}: one key, spelled without
 // escapes, whose value is an object. ok is false for any other line,
@@ -46,11 +58,11 @@ var linePaths = map[string]jsonPath{
 // the line is one well-formed object with exactly one key only when the
 // record itself decodes as one JSON value.
 func splitLine(line []byte) (name string, record []byte, ok bool) {
-	line = bytes.TrimSpace(line)
+	line = bytes.Trim(line, jsonSpace)
 	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
 		return "", nil, false
 	}
-	rest := bytes.TrimLeft(line[1:len(line)-1], " \t\r\n")
+	rest := bytes.TrimLeft(line[1:len(line)-1], jsonSpace)
 	if len(rest) == 0 || rest[0] != '"' {
 		return "", nil, false
 	}
@@ -71,22 +83,23 @@ func splitLine(line []byte) (name string, record []byte, ok bool) {
 	default:
 		return "", nil, false
 	}
-	rest = bytes.TrimLeft(rest[2+end:], " \t\r\n")
+	rest = bytes.TrimLeft(rest[2+end:], jsonSpace)
 	if len(rest) == 0 || rest[0] != ':' {
 		return "", nil, false
 	}
-	record = bytes.TrimSpace(rest[1:])
+	record = bytes.Trim(rest[1:], jsonSpace)
 	if len(record) == 0 || record[0] != '{' {
 		return "", nil, false
 	}
 	return name, record, true
 }
 
-// addFast decodes a record that splitLine found with goccy/go-json,
-// validates it and appends it to p. It returns false, having reported
-// and appended nothing, when goccy/go-json cannot decode the record; the
-// caller then decodes the line with encoding/json, which locates the
-// problem.
+// addFast decodes a record that splitLine found, validates it and appends
+// it to p. A transaction is scanned first (scanTransaction); anything the
+// scan does not accept is decoded with goccy/go-json. It returns false,
+// having reported and appended nothing, when goccy/go-json cannot decode
+// the record; the caller then decodes the line with encoding/json, which
+// locates the problem.
 func (p *Payload) addFast(v *validator, name string, record []byte) bool {
 	path := linePaths[name]
 	switch name {
@@ -107,7 +120,7 @@ func (p *Payload) addFast(v *validator, name string, record []byte) bool {
 	case ResourceTransaction:
 		p.Transactions = append(p.Transactions, Transaction{})
 		rec := &p.Transactions[len(p.Transactions)-1]
-		if gojson.Unmarshal(record, rec) != nil {
+		if !scanTransaction(record, rec) && !unmarshalAgain(record, rec) {
 			p.Transactions = p.Transactions[:len(p.Transactions)-1]
 			return false
 		}

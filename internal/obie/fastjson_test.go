@@ -37,6 +37,9 @@ var unusualLines = []string{
 	`{}`,
 	`[]`,
 	`{"Transaction":{}} x`,
+	"{\"Transaction\":{\"AccountId\":\"A1\"}\u00a0}",
+	"\u00a0{\"Transaction\":{\"AccountId\":\"A1\"}}",
+	"{\"Transaction\":{\"AccountId\":\"A1\"}}\u0085",
 }
 
 func TestLineDecoder_fastPathAgrees(t *testing.T) {
