@@ -4,6 +4,8 @@
 package categorize
 
 import (
+	"strings"
+
 	"github.com/openbanking-insights/insights"
 )
 
@@ -38,21 +40,84 @@ type decision struct {
 // comes from the sign of t.Amount alone, so a credit never gets a spending
 // category.
 func (c *Categorizer) Categorize(t *insights.Transaction) {
-	d := c.decide(t)
+	d := c.decide(t, nil)
 	t.Category, t.CategoryRule = d.category, d.rule
+}
+
+// ForLoad returns a function that categorises as Categorize does, for the
+// transactions of one load, on one goroutine. It remembers the normalised
+// form of the counterparty names it has seen, up to memoNames of them:
+// names repeat from payment to payment, and normalising one costs several
+// times a lookup.
+func (c *Categorizer) ForLoad() func(t *insights.Transaction) {
+	memo := &loadMemo{names: map[string]string{}}
+	return func(t *insights.Transaction) {
+		d := c.decide(t, memo)
+		t.Category, t.CategoryRule = d.category, d.rule
+	}
+}
+
+// memoNames bounds loadMemo.names; about 100 bytes an entry.
+const memoNames = 4096
+
+// loadMemo holds what ForLoad's function remembers: normalised
+// counterparty names, and the payment types of the last few combinations
+// of bank transaction codes, of which a feed has a handful.
+type loadMemo struct {
+	names map[string]string
+	pays  [8]paymentMemo
+	next  int // the entry of pays to replace next
+}
+
+type paymentMemo struct {
+	code, subCode, proprietary string
+	pay                        paymentSignal
+	set                        bool
+}
+
+func (m *loadMemo) normalize(s string) string {
+	if n, ok := m.names[s]; ok {
+		return n
+	}
+	n := NormalizeCounterparty(s)
+	if len(m.names) >= memoNames {
+		clear(m.names)
+	}
+	// The name may share memory with a whole decoded record.
+	m.names[strings.Clone(s)] = n
+	return n
+}
+
+func (m *loadMemo) paymentType(t *insights.Transaction) paymentSignal {
+	for i := range m.pays {
+		p := &m.pays[i]
+		if p.set && p.code == t.BankTransactionCode && p.subCode == t.BankTransactionSubCode && p.proprietary == t.ProprietaryCode {
+			return p.pay
+		}
+	}
+	pay := paymentTypeOf(t)
+	m.pays[m.next] = paymentMemo{strings.Clone(t.BankTransactionCode), strings.Clone(t.BankTransactionSubCode),
+		strings.Clone(t.ProprietaryCode), pay, true}
+	m.next = (m.next + 1) % len(m.pays)
+	return pay
 }
 
 // text is the normalised counterparty and narrative of a transaction,
 // computed on first use: card payments with a known MCC never need it.
 type text struct {
 	t                         *insights.Transaction
+	memo                      *loadMemo // nil, or what a load remembers
 	done                      bool
 	counterparty, description string
 }
 
 func (x *text) get() (counterparty, description string) {
 	if !x.done {
-		x.counterparty = NormalizeCounterparty(x.t.Counterparty)
+		if x.memo != nil {
+			x.counterparty = x.memo.normalize(x.t.Counterparty)
+		} else {
+			x.counterparty = NormalizeCounterparty(x.t.Counterparty)
+		}
 		x.description = NormalizeCounterparty(x.t.Description)
 		x.done = true
 	}
@@ -70,13 +135,18 @@ func (x *text) match(idx phraseIndex, credit bool) (decision, bool) {
 	return decision{idx.rules[r].category, idx.rules[r].name}, true
 }
 
-func (c *Categorizer) decide(t *insights.Transaction) decision {
+func (c *Categorizer) decide(t *insights.Transaction, memo *loadMemo) decision {
 	if t.Amount == 0 {
 		return decision{insights.CategoryOther, "default:zero-amount"}
 	}
 	credit := t.Amount > 0
-	pay := paymentTypeOf(t)
-	words := text{t: t}
+	var pay paymentSignal
+	if memo != nil {
+		pay = memo.paymentType(t)
+	} else {
+		pay = paymentTypeOf(t)
+	}
+	words := text{t: t, memo: memo}
 
 	// Step 1: the customer's own overrides, by normalised counterparty or,
 	// when the bank sent no name, by narrative.

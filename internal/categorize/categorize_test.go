@@ -1,6 +1,7 @@
 package categorize
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/openbanking-insights/insights"
@@ -160,17 +161,42 @@ func TestCategorize_rules(t *testing.T) {
 		{"zero amount", tx{amount: "0", counterparty: "CARD CHECK", mcc: "5411"}, insights.CategoryOther, "default:zero-amount"},
 	}
 	c := New()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got := tc.tx.transaction()
-			c.Categorize(&got)
-			if got.Category != tc.wantCat {
-				t.Errorf("Category = %q, want %q", got.Category, tc.wantCat)
-			}
-			if got.CategoryRule != tc.wantRule {
-				t.Errorf("CategoryRule = %q, want %q", got.CategoryRule, tc.wantRule)
-			}
-		})
+	// A load's function decides alike, the first time it sees a name and
+	// after it has remembered it.
+	forLoad := c.ForLoad()
+	ways := []struct {
+		name     string
+		classify func(*insights.Transaction)
+	}{{"Categorize", c.Categorize}, {"ForLoad", forLoad}, {"ForLoad again", forLoad}}
+	for _, way := range ways {
+		for _, tc := range cases {
+			t.Run(way.name+"/"+tc.name, func(t *testing.T) {
+				got := tc.tx.transaction()
+				way.classify(&got)
+				if got.Category != tc.wantCat {
+					t.Errorf("Category = %q, want %q", got.Category, tc.wantCat)
+				}
+				if got.CategoryRule != tc.wantRule {
+					t.Errorf("CategoryRule = %q, want %q", got.CategoryRule, tc.wantRule)
+				}
+			})
+		}
+	}
+}
+
+func TestLoadMemo_boundedNames(t *testing.T) {
+	memo := &loadMemo{names: map[string]string{}}
+	for i := range 3 * memoNames {
+		name := fmt.Sprintf("Acme Stores %d Limited", i)
+		if got, want := memo.normalize(name), NormalizeCounterparty(name); got != want {
+			t.Fatalf("normalize(%q) = %q, want %q", name, got, want)
+		}
+		if len(memo.names) > memoNames {
+			t.Fatalf("memo holds %d names, more than %d", len(memo.names), memoNames)
+		}
+	}
+	if got, want := memo.normalize("Acme Stores 1 Limited"), "ACME STORES 1 LTD"; got != want {
+		t.Errorf("normalize after clearing = %q, want %q", got, want)
 	}
 }
 

@@ -177,6 +177,32 @@ const noRule = int(^uint(0) >> 1)
 type phraseIndex struct {
 	rules   []keywordRule
 	byFirst map[string][]indexedPhrase
+	// starts and ends have the bits of the first words (wordBits): a
+	// word with either bit clear starts no phrase, and most words of a
+	// name have one clear, which saves looking them up in byFirst.
+	starts, ends [64]uint64
+}
+
+// wordBits returns the bits of a non-empty word in phraseIndex.starts,
+// from its first two bytes, and in phraseIndex.ends, from its length and
+// last byte. Each byte gives its low six bits, enough to tell apart the
+// upper-case letters and digits that normalised text holds.
+func wordBits(word string) (start, end int) {
+	start = int(word[0]&63) << 6
+	if len(word) > 1 {
+		start |= int(word[1] & 63)
+	}
+	end = min(len(word), 63)<<6 | int(word[len(word)-1]&63)
+	return start, end
+}
+
+// mayStart reports whether word may be in byFirst.
+func (idx *phraseIndex) mayStart(word string) bool {
+	if word == "" {
+		return false
+	}
+	start, end := wordBits(word)
+	return idx.starts[start>>6]&(1<<(start&63)) != 0 && idx.ends[end>>6]&(1<<(end&63)) != 0
 }
 
 type indexedPhrase struct {
@@ -190,6 +216,11 @@ func newPhraseIndex(rules []keywordRule) phraseIndex {
 		for _, p := range r.phrases {
 			first, _, _ := strings.Cut(p, " ")
 			idx.byFirst[first] = append(idx.byFirst[first], indexedPhrase{p, i})
+			if first != "" {
+				start, end := wordBits(first)
+				idx.starts[start>>6] |= 1 << (start & 63)
+				idx.ends[end>>6] |= 1 << (end & 63)
+			}
 		}
 	}
 	return idx
@@ -207,7 +238,12 @@ func (idx phraseIndex) first(text string, credit bool) int {
 		} else {
 			end += start
 		}
-		for _, p := range idx.byFirst[text[start:end]] {
+		word := text[start:end]
+		if !idx.mayStart(word) {
+			start = end + 1
+			continue
+		}
+		for _, p := range idx.byFirst[word] {
 			if p.rule >= best || !idx.rules[p.rule].direction.allows(credit) {
 				continue
 			}

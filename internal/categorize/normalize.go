@@ -50,7 +50,7 @@ func NormalizeCounterparty(s string) string {
 	if strings.IndexByte(s, '\'') >= 0 {
 		s = strings.ReplaceAll(s, "'", "")
 	}
-	hasDigit := strings.ContainsAny(s, "0123456789")
+	hasDigit := containsDigit(s)
 	if mayHaveMaskedCard(s) {
 		s = maskedCard.ReplaceAllString(s, " ")
 	}
@@ -71,9 +71,23 @@ func NormalizeCounterparty(s string) string {
 	return stripLeadPhrases(joinKeptWords(s))
 }
 
+// containsDigit reports whether s has an ASCII digit. strings.ContainsAny
+// builds its set of bytes on every call.
+func containsDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if isDigitByte(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 // joinKeptWords returns the words of s joined by single spaces, without the
 // payment-type codes and with LIMITED written as LTD.
 func joinKeptWords(s string) string {
+	if wordsKept(s) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for start := 0; start < len(s); {
@@ -90,7 +104,7 @@ func joinKeptWords(s string) string {
 		w := s[start:end]
 		start = end
 		switch {
-		case typeCodes[w]:
+		case isTypeCode(w):
 			continue
 		case w == "LIMITED":
 			w = "LTD"
@@ -103,16 +117,62 @@ func joinKeptWords(s string) string {
 	return b.String()
 }
 
+// wordsKept reports whether joinKeptWords would return s unchanged: words
+// separated by single spaces, none of them a payment-type code or LIMITED.
+func wordsKept(s string) bool {
+	if s == "" || s[0] == ' ' || s[len(s)-1] == ' ' {
+		return s == ""
+	}
+	start := 0
+	for i := 0; i <= len(s); i++ {
+		if i < len(s) && (s[i] > ' ' || !isSpace(s[i])) {
+			continue
+		}
+		if i < len(s) && (s[i] != ' ' || s[i+1] == ' ') {
+			return false
+		}
+		if w := s[start:i]; isTypeCode(w) || w == "LIMITED" {
+			return false
+		}
+		start = i + 1
+	}
+	return true
+}
+
+// isTypeCode reports whether w is one of typeCodes
+// (TestIsTypeCode_table), without the cost of a map lookup.
+func isTypeCode(w string) bool {
+	switch w {
+	case "DD", "DDR", "FPI", "FPO", "SO", "STO", "BGC", "DEB", "POS", "VIS":
+		return true
+	}
+	return false
+}
+
 // isSpace matches the ASCII white space that strings.Fields splits on. After
 // replacePunctuation only ' ' is left, but the input of a test may differ.
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
-// mayHaveMaskedCard reports whether s contains X or *, which every match of
-// maskedCard contains.
+// mayHaveMaskedCard reports whether s has four X or * in a row, or two *
+// and a digit: every match of maskedCard contains one of them. Checking
+// for any X let names such as TAX or EXPRESS reach the regexp engine.
 func mayHaveMaskedCard(s string) bool {
-	return strings.ContainsAny(s, "X*")
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'X' || c == '*':
+			if run++; run == 4 {
+				return true
+			}
+		case isDigitByte(c) && i >= 2 && s[i-1] == '*' && s[i-2] == '*':
+			return true
+		default:
+			run = 0
+		}
+	}
+	return false
 }
 
 // mayHaveNumericDate reports whether s has a digit, then '/', '.' or '-',
@@ -139,16 +199,22 @@ func mayHaveNamedDate(s string) bool {
 		for j < len(s) && isSpace(s[j]) {
 			j++
 		}
-		if j+3 <= len(s) && monthPrefixes[s[j:j+3]] {
+		if j+3 <= len(s) && isMonthPrefix(s[j:j+3]) {
 			return true
 		}
 	}
 	return false
 }
 
-var monthPrefixes = map[string]bool{
-	"JAN": true, "FEB": true, "MAR": true, "APR": true, "MAY": true, "JUN": true,
-	"JUL": true, "AUG": true, "SEP": true, "OCT": true, "NOV": true, "DEC": true,
+// isMonthPrefix reports whether s is the first three letters of a month.
+// A switch is several times faster than a map here, which matters because
+// every digit of a name is tested.
+func isMonthPrefix(s string) bool {
+	switch s {
+	case "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC":
+		return true
+	}
+	return false
 }
 
 // replacePunctuation replaces each run of bytes other than A-Z, 0-9, '&'
@@ -237,7 +303,7 @@ func isWordByte(c byte) bool { return c >= 'A' && c <= 'Z' || isDigitByte(c) }
 // stripLeadPhrases removes lead phrases from the start of s until none is
 // left ("PAYMENT TO CARD PAYMENT TO X" gives "X").
 func stripLeadPhrases(s string) string {
-	for stripped := true; stripped; {
+	for stripped := true; stripped && mayLeadPhrase(s); {
 		stripped = false
 		for _, p := range leadPhrases {
 			if rest, ok := strings.CutPrefix(s, p); ok && (rest == "" || rest[0] == ' ') {
@@ -247,6 +313,17 @@ func stripLeadPhrases(s string) string {
 		}
 	}
 	return s
+}
+
+// mayLeadPhrase reports whether s starts with the first word of a lead
+// phrase, so that most names skip comparing with each phrase.
+func mayLeadPhrase(s string) bool {
+	first, _, _ := strings.Cut(s, " ")
+	switch first {
+	case "BANK", "BILL", "CARD", "DIRECT", "FASTER", "PAYMENT", "STANDING":
+		return true
+	}
+	return false
 }
 
 // monthWords are month names that narratives add to a payment ("SALARY MAR").

@@ -73,6 +73,7 @@ func TestNormalizeCounterparty_matchesReference(t *testing.T) {
 		"ACME LTD 2026-03-25 BGC", "ACME LTD 25MAR26 WAGES", "AMZN Mktp UK*AB12C3D4E", "O2 UK 7 ELEVEN 888",
 		"Legal & General", "DD 12345678", "", "POS 01MAR26 TFL TRAVEL CH", "BACS DWP UC UC 26M10", "D/D VOXI",
 		"Café Nérо 12", "ATM 03OCT26 CARDTRONICS LONDON", "A1B2C3D4E5 REF", "12\t3 MAR", "X*X*", "**12 AB",
+		"TAX XXX* 1234", "**X1", "EXPRESS", "SO  ACME LIMITED ", "ACME\tDD",
 	}
 	for _, in := range inputs {
 		if got, want := NormalizeCounterparty(in), normalizeReference(in); got != want {

@@ -69,3 +69,24 @@ func FuzzNormalizeCounterparty(f *testing.F) {
 		}
 	})
 }
+
+func TestMayLeadPhrase_everyPhrase(t *testing.T) {
+	for _, p := range leadPhrases {
+		if !mayLeadPhrase(p) {
+			t.Errorf("mayLeadPhrase(%q) = false, so stripLeadPhrases would keep the phrase", p)
+		}
+	}
+}
+
+func TestIsTypeCode_table(t *testing.T) {
+	for code := range typeCodes {
+		if !isTypeCode(code) {
+			t.Errorf("isTypeCode(%q) = false, but typeCodes lists it", code)
+		}
+	}
+	for _, word := range []string{"", "D", "DDD", "SOS", "POST", "TESCO"} {
+		if isTypeCode(word) {
+			t.Errorf("isTypeCode(%q) = true, but typeCodes does not list it", word)
+		}
+	}
+}
