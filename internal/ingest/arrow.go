@@ -40,17 +40,21 @@ type table[T any] struct {
 
 // schema returns the Arrow schema of the table's staging insert:
 // customer_id, the content columns, content_hash, source, ingested_at, and
-// the staging columns load_id and seq.
-func (t *table[T]) schema() *arrow.Schema {
+// the staging columns load_id and seq. With loadConstants it leaves out
+// source, ingested_at and load_id, which a load table fills in from its
+// column defaults (createLoadTable).
+func (t *table[T]) schema(loadConstants bool) *arrow.Schema {
 	fields := []arrow.Field{{Name: "customer_id", Type: stringType}}
 	fields = append(fields, t.fields...)
-	fields = append(fields,
-		arrow.Field{Name: "content_hash", Type: stringType},
-		arrow.Field{Name: "source", Type: stringType},
-		arrow.Field{Name: "ingested_at", Type: timestampType},
-		arrow.Field{Name: "load_id", Type: stringType},
-		arrow.Field{Name: "seq", Type: arrow.PrimitiveTypes.Uint64},
-	)
+	fields = append(fields, arrow.Field{Name: "content_hash", Type: stringType})
+	if !loadConstants {
+		fields = append(fields,
+			arrow.Field{Name: "source", Type: stringType},
+			arrow.Field{Name: "ingested_at", Type: timestampType},
+			arrow.Field{Name: "load_id", Type: stringType},
+		)
+	}
+	fields = append(fields, arrow.Field{Name: "seq", Type: arrow.PrimitiveTypes.Uint64})
 	return arrow.NewSchema(fields, nil)
 }
 

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -57,8 +58,13 @@ func loadOwner(customerID, source string) string {
 
 // createLoadTable creates the table of load id, with a comment that
 // records its owner and begin time (Unix milliseconds of Loader.Now, the
-// clock that ingested_at and staleStagingAge use).
-func (l *Loader) createLoadTable(ctx context.Context, id, owner string, begun time.Time) error {
+// clock that ingested_at and staleStagingAge use). The columns source,
+// ingested_at and load_id, the same in every row of the load, get
+// defaults of those values, so the staged batches leave them out
+// (stager.loadConstants). ClickHouse writes the defaults into each part,
+// and an attach accepts parts of a table whose columns differ from the
+// target's only in their defaults.
+func (l *Loader) createLoadTable(ctx context.Context, id, owner string, begun time.Time, source string) error {
 	table := loadTableName(id)
 	if !loadTablePattern.MatchString(table) {
 		return fmt.Errorf("invalid load ID %q", id)
@@ -72,6 +78,17 @@ SETTINGS min_bytes_for_wide_part = ` + strconv.Itoa(loadTableWideBytes) + `,
 COMMENT '` + comment + "'"
 	if err := l.Engine.Exec(ctx, query); err != nil {
 		return fmt.Errorf("create staging table %s: %w", table, err)
+	}
+	// The source is user input, so it goes into SQL as hex digits.
+	defaults := "ALTER TABLE " + table +
+		" MODIFY COLUMN source DEFAULT unhex('" + hex.EncodeToString([]byte(source)) + "')," +
+		" MODIFY COLUMN ingested_at DEFAULT fromUnixTimestamp64Milli(" + strconv.FormatInt(begun.UnixMilli(), 10) + ", 'UTC')," +
+		" MODIFY COLUMN load_id DEFAULT '" + id + "'"
+	if err := l.Engine.Exec(ctx, defaults); err != nil {
+		if dropErr := l.dropLoadTable(ctx, table); dropErr != nil {
+			l.logger().Error("drop staging table", "table", table, "err", dropErr)
+		}
+		return fmt.Errorf("set the column defaults of staging table %s: %w", table, err)
 	}
 	// The table is empty, so no merge can have started yet.
 	l.setLoadTableMerges(ctx, table, false)

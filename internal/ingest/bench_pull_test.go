@@ -19,6 +19,7 @@ import (
 
 	"github.com/openbanking-insights/insights/internal/aspsp"
 	"github.com/openbanking-insights/insights/internal/bank"
+	"github.com/openbanking-insights/insights/internal/categorize"
 	"github.com/openbanking-insights/insights/internal/feeds"
 	"github.com/openbanking-insights/insights/internal/ingest"
 	"github.com/openbanking-insights/insights/internal/store/storetest"
@@ -133,7 +134,7 @@ func benchmarkPull(b *testing.B, n int, ownProcess bool) {
 	logger := slog.New(slog.DiscardHandler)
 	svc := &feeds.Service{
 		Engine: engine,
-		Loader: &ingest.Loader{Engine: engine, Logger: logger},
+		Loader: &ingest.Loader{Engine: engine, Categorizer: categorize.New(), Logger: logger},
 		Banks: map[string]aspsp.Bank{"local": {ID: "local", Name: "Local Bank", BaseURL: baseURL,
 			ClientID: pullClientID, ClientSecret: secret, FinancialID: pullFinancialID,
 			RedirectURI: "http://127.0.0.1:8080/banks/callback"}},

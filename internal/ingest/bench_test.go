@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/openbanking-insights/insights/internal/categorize"
 	"github.com/openbanking-insights/insights/internal/store"
 	"github.com/openbanking-insights/insights/internal/store/storetest"
 )
@@ -32,7 +33,9 @@ func BenchmarkLoadFile(b *testing.B) {
 			feed := filepath.Join(b.TempDir(), "feed.ndjson")
 			writeFeed(b, feed, n)
 			engine := storetest.New(b)
-			l := &Loader{Engine: engine, Logger: benchLogger()}
+			// The categoriser the service loads with (cmd/insights) runs
+			// here too, so the figures include categorisation.
+			l := &Loader{Engine: engine, Categorizer: categorize.New(), Logger: benchLogger()}
 			if n, err := strconv.Atoi(os.Getenv("INSIGHTS_BENCH_BATCH")); err == nil {
 				l.BatchSize = n
 			}

@@ -142,7 +142,7 @@ var transactionColumns = transactionsTable.columns() + ", seq"
 func (ld *Load) commitTransactions(ctx context.Context) (int, error) {
 	m := move{transactionsTable.name, ld.txTable, transactionColumns, transactionsTable.identity, ld.transactionsRange}
 	ld.loader.logger().Debug("committing staged transactions", "load_id", ld.id, "source_table", m.source)
-	stored, err := ld.storedRows(ctx, m)
+	stored, err := ld.storedTransactions(ctx, m)
 	if err != nil {
 		return 0, err
 	}
@@ -167,6 +167,10 @@ func (ld *Load) commitTransactions(ctx context.Context) (int, error) {
 		if err := ld.moveSlices(ctx, m, slices, stored); err != nil {
 			return 0, err
 		}
+	}
+	if attached {
+		// The attach added every staged row.
+		return ld.transactions.staged, nil
 	}
 	return ld.insertedRows(ctx, m)
 }
@@ -236,6 +240,30 @@ func (ld *Load) moveRows(ctx context.Context, m move, slices []keyRange) (int, e
 		return 0, err
 	}
 	return ld.insertedRows(ctx, m)
+}
+
+// storedTransactions counts the customer's stored transactions in the
+// range of the staged ones, as storedRows does with m, but with the range
+// that staging recorded (txSpan) when it has it.
+func (ld *Load) storedTransactions(ctx context.Context, m move) (int, error) {
+	s := &ld.span
+	if s.accounts == nil || s.tooMany {
+		return ld.storedRows(ctx, m)
+	}
+	accounts := make([]string, 0, len(s.accounts))
+	for a := range s.accounts {
+		accounts = append(accounts, a)
+	}
+	stored, err := ld.loader.count(ctx, `SELECT count() FROM transactions
+WHERE customer_id = {customer:String} AND account_id IN {accounts:Array(String)}
+  AND booking_time BETWEEN fromUnixTimestamp64Milli({first:Int64}, 'UTC')
+      AND fromUnixTimestamp64Milli({last:Int64}, 'UTC')`,
+		store.P("customer", ld.customerID), store.P("accounts", arrayLiteral(accounts)),
+		store.P("first", strconv.FormatInt(s.first, 10)), store.P("last", strconv.FormatInt(s.last, 10)))
+	if err != nil {
+		return 0, fmt.Errorf("count stored rows of transactions: %w", err)
+	}
+	return stored, nil
 }
 
 // storedRows counts the customer's stored rows of m.table in the range

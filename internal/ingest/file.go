@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	insights "github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/obie"
 )
 
@@ -54,41 +55,56 @@ func stageEnvelope(ctx context.Context, ld *Load, dec obie.Decoder, path string,
 	return ld.Add(ctx, p)
 }
 
-// chunkLines is the number of NDJSON lines decoded into one Payload
-// before it is handed to Add. Add stages rows in batches of its own, so
-// this only spreads the cost of handing a chunk between goroutines.
+// chunkLines is the number of NDJSON lines decoded into one chunk before
+// it is handed to the load's goroutine. Add stages rows in batches of its
+// own, so this only spreads the cost of handing a chunk between
+// goroutines.
 const chunkLines = 1024
+
+// chunk is a run of decoded NDJSON lines: their records, with the
+// transactions among them converted and categorised as well, or the error
+// that stopped their conversion.
+type chunk struct {
+	obie.Payload
+	txs []insights.Transaction
+	err error
+}
 
 // stageNDJSON reads NDJSON line by line, validating each line and staging
 // its record, so memory stays bounded whatever the file's size. One
-// goroutine reads and decodes lines while the caller's converts and stages
-// the records decoded before. After the first problem it stops staging but
-// goes on validating, so the error lists the problems of the whole file.
+// goroutine reads, decodes, converts and categorises lines while the
+// caller's keys, hashes and stages the records of the chunk before, so the
+// work of a transaction splits about evenly between them. After the first
+// problem it stops staging but goes on validating, so the error lists the
+// problems of the whole file.
 func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r io.Reader) error {
 	lines := dec.NewLineDecoder(path)
-	decoded := make(chan *obie.Payload, 1)
-	free := make(chan *obie.Payload, 3)
+	decoded := make(chan *chunk, 1)
+	free := make(chan *chunk, 3)
 	for range cap(free) {
-		free <- &obie.Payload{}
+		free <- &chunk{}
 	}
 	stop := make(chan struct{})
 	readErr := make(chan error, 1)
+	converted := 0 // transactions converted, read by the reader's goroutine only
+	convert := func(c *chunk) { converted = c.convert(ld, converted) }
 	go func() {
 		defer close(decoded)
-		readErr <- decodeLines(r, path, lines, decoded, free, stop)
+		readErr <- decodeLines(r, path, lines, convert, decoded, free, stop)
 	}()
 
-	// Add every chunk while the file holds no problem; after a problem,
-	// or a failed Add, only wait for the reader to finish.
+	// Stage every chunk while the file holds no problem; after a problem,
+	// or a failed stage, only wait for the reader to finish.
 	var addErr error
-	for p := range decoded {
+	for c := range decoded {
 		if addErr == nil {
-			addErr = addAndReset(ctx, ld, p)
+			addErr = addChunk(ctx, ld, c)
 			if addErr != nil {
 				close(stop)
 			}
 		}
-		free <- p
+		c.reset()
+		free <- c
 	}
 	if err := <-readErr; err != nil {
 		return err
@@ -99,30 +115,39 @@ func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r
 	return addErr
 }
 
-// decodeLines decodes the lines of r into payloads taken from free and
-// sends each full one on decoded, until r ends or stop is closed. After
-// the first problem it sends nothing more but decodes to the end, so that
-// lines.Errors lists every problem.
-func decodeLines(r io.Reader, path string, lines *obie.LineDecoder, decoded, free chan *obie.Payload, stop chan struct{}) error {
+// decodeLines decodes the lines of r into chunks taken from free, passes
+// each full one to convert (when not nil) and sends it on decoded, until r
+// ends or stop is closed. After the first problem it sends nothing more
+// but decodes to the end, so that lines.Errors lists every problem.
+func decodeLines(r io.Reader, path string, lines *obie.LineDecoder, convert func(*chunk), decoded, free chan *chunk, stop chan struct{}) error {
 	scanner := bufio.NewScanner(r)
 	scanner.Buffer(make([]byte, 1<<20), MaxLineSize)
-	p := <-free
+	c := <-free
 	lineNo, waiting := 0, 0
+	send := func() bool {
+		if convert != nil {
+			convert(c)
+		}
+		select {
+		case decoded <- c:
+			return true
+		case <-stop:
+			return false
+		}
+	}
 
 	for scanner.Scan() {
 		lineNo++
-		if !lines.Decode(lineNo, scanner.Bytes(), p) || lines.Errors.Len() > 0 {
+		if !lines.Decode(lineNo, scanner.Bytes(), &c.Payload) || lines.Errors.Len() > 0 {
 			continue
 		}
 		if waiting++; waiting < chunkLines {
 			continue
 		}
-		select {
-		case decoded <- p:
-		case <-stop:
+		if !send() {
 			return nil
 		}
-		p, waiting = <-free, 0
+		c, waiting = <-free, 0
 	}
 	if err := scanner.Err(); err != nil {
 		if !errors.Is(err, bufio.ErrTooLong) {
@@ -133,23 +158,49 @@ func decodeLines(r io.Reader, path string, lines *obie.LineDecoder, decoded, fre
 			Reason: fmt.Sprintf("line longer than %d bytes, the NDJSON line limit; the rest of the file was not read", MaxLineSize)})
 	}
 	if lines.Errors.Len() == 0 && waiting > 0 {
-		select {
-		case decoded <- p:
-		case <-stop:
-		}
+		send()
 	}
 	return nil
 }
 
-// addAndReset stages the records of p and empties p for reuse.
-func addAndReset(ctx context.Context, ld *Load, p *obie.Payload) error {
+// convert converts and categorises the transactions of c for ld, given the
+// number of the load's transactions before them, and returns the number
+// after them. It stops at the first that fails, leaving the error in c.
+func (c *chunk) convert(ld *Load, before int) int {
+	for i := range c.Transactions {
+		t, err := ld.convertTransaction(&c.Transactions[i], before+i+1)
+		if err != nil {
+			c.err = err
+			break
+		}
+		c.txs = append(c.txs, t)
+	}
+	return before + len(c.Transactions)
+}
+
+// reset empties c for reuse.
+func (c *chunk) reset() {
+	c.Accounts, c.Balances = c.Accounts[:0], c.Balances[:0]
+	c.Parties, c.Transactions = c.Parties[:0], c.Transactions[:0]
+	clear(c.txs) // drop the strings they hold
+	c.txs, c.err = c.txs[:0], nil
+}
+
+// addChunk stages the records of c: as Add would stage its payload, with
+// the transactions that the reader converted.
+func addChunk(ctx context.Context, ld *Load, c *chunk) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := ld.Add(ctx, p); err != nil {
+	records := c.Payload
+	records.Transactions = nil
+	if err := ld.Add(ctx, &records); err != nil {
 		return err
 	}
-	p.Accounts, p.Balances = p.Accounts[:0], p.Balances[:0]
-	p.Parties, p.Transactions = p.Parties[:0], p.Transactions[:0]
-	return nil
+	for i := range c.txs {
+		if err := ld.stageTransaction(ctx, &c.txs[i]); err != nil {
+			return err
+		}
+	}
+	return c.err
 }

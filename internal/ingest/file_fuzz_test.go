@@ -43,23 +43,23 @@ func FuzzDecodeLines(f *testing.F) {
 		want, wantErr := dec.DecodeNDJSON("fuzz.ndjson", data)
 
 		lines := dec.NewLineDecoder("fuzz.ndjson")
-		decoded := make(chan *obie.Payload, 1)
-		free := make(chan *obie.Payload, 2)
-		free <- &obie.Payload{}
-		free <- &obie.Payload{}
+		decoded := make(chan *chunk, 1)
+		free := make(chan *chunk, 2)
+		free <- &chunk{}
+		free <- &chunk{}
 		got := &obie.Payload{}
 		done := make(chan error, 1)
 		go func() {
 			defer close(decoded)
-			done <- decodeLines(bytes.NewReader(data), "fuzz.ndjson", lines, decoded, free, make(chan struct{}))
+			done <- decodeLines(bytes.NewReader(data), "fuzz.ndjson", lines, nil, decoded, free, make(chan struct{}))
 		}()
-		for p := range decoded {
-			got.Accounts = append(got.Accounts, p.Accounts...)
-			got.Balances = append(got.Balances, p.Balances...)
-			got.Transactions = append(got.Transactions, p.Transactions...)
-			got.Parties = append(got.Parties, p.Parties...)
-			*p = obie.Payload{}
-			free <- p
+		for c := range decoded {
+			got.Accounts = append(got.Accounts, c.Accounts...)
+			got.Balances = append(got.Balances, c.Balances...)
+			got.Transactions = append(got.Transactions, c.Transactions...)
+			got.Parties = append(got.Parties, c.Parties...)
+			*c = chunk{}
+			free <- c
 		}
 		if err := <-done; err != nil {
 			t.Fatalf("decodeLines: %v", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"math"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -173,5 +174,30 @@ func TestAppendFields_sameAsStrings(t *testing.T) {
 		if got, want := appendDateField(nil, d), appendField(nil, d.String()); string(got) != string(want) {
 			t.Errorf("appendDateField(%+v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestTxSpan(t *testing.T) {
+	at := func(minute int) time.Time { return time.Date(2026, 3, 1, 9, minute, 0, 0, time.UTC) }
+	var s txSpan
+	for _, tx := range []insights.Transaction{
+		{AccountID: "B", BookingTime: at(30)},
+		{AccountID: "A", BookingTime: at(5)},
+		{AccountID: "A", BookingTime: at(50)},
+		{AccountID: "B", BookingTime: at(10)},
+	} {
+		s.add(&tx)
+	}
+	if len(s.accounts) != 2 || !s.accounts["A"] || !s.accounts["B"] || s.tooMany {
+		t.Errorf("accounts = %v, tooMany %v; want A and B", s.accounts, s.tooMany)
+	}
+	if s.first != at(5).UnixMilli() || s.last != at(50).UnixMilli() {
+		t.Errorf("booking times %d to %d, want %d to %d", s.first, s.last, at(5).UnixMilli(), at(50).UnixMilli())
+	}
+	for i := range maxSpanAccounts {
+		s.add(&insights.Transaction{AccountID: strconv.Itoa(i), BookingTime: at(20)})
+	}
+	if !s.tooMany {
+		t.Errorf("%d accounts kept, more than maxSpanAccounts", len(s.accounts))
 	}
 }

@@ -35,9 +35,12 @@ type Load struct {
 	today      insights.Date
 	keys       *keyer
 	seq        uint64
-	// categorizer is Loader.Categorizer, or what Loader.CategorizerFor
-	// returned for the customer.
-	categorizer Categorizer
+	// categorize categorises a transaction: with the function the
+	// categoriser made for this load when it offers one (see
+	// loadCategorizer), else with its Categorize; nil when there is no
+	// categoriser. The categoriser is Loader.Categorizer, or what
+	// Loader.CategorizerFor returned.
+	categorize func(t *insights.Transaction)
 
 	// digest is the SHA-256 recorded in loads: the file's own when
 	// fileDigest is set, otherwise one over the source and the content
@@ -53,6 +56,7 @@ type Load struct {
 	parties      *stager[insights.Party]
 	transactions *stager[insights.Transaction]
 	records      Result // record counts, filled by Add
+	span         txSpan // range of the staged transactions
 	inserts      *inserter
 	finished     bool
 
@@ -117,7 +121,7 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 	txTable, ownTable := "transactions_staging", !isCluster(l.Engine)
 	if ownTable {
 		txTable = loadTableName(loadID)
-		if err := l.createLoadTable(ctx, loadID, loadOwner(customerID, source), ingestedAt); err != nil {
+		if err := l.createLoadTable(ctx, loadID, loadOwner(customerID, source), ingestedAt, source); err != nil {
 			return nil, fmt.Errorf("begin load of %s: %w", source, err)
 		}
 	}
@@ -132,12 +136,12 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 		zone:          zone,
 		today:         insights.DateOf(now.In(zone)),
 		keys:          newKeyer(),
-		categorizer:   categorizer,
+		categorize:    categorizeFunc(categorizer),
 		digest:        digest,
-		accounts:      newStager(accountsTable, "accounts_staging"),
-		balances:      newStager(balancesTable, "balances_staging"),
-		parties:       newStager(partiesTable, "parties_staging"),
-		transactions:  newStager(transactionsTable, txTable),
+		accounts:      newStager(accountsTable, "accounts_staging", false),
+		balances:      newStager(balancesTable, "balances_staging", false),
+		parties:       newStager(partiesTable, "parties_staging", false),
+		transactions:  newStager(transactionsTable, txTable, ownTable),
 		txTable:       txTable,
 		mayAttach:     ownTable,
 		records:       Result{Source: source},
@@ -159,6 +163,26 @@ func (ld *Load) hashBytes(hash string) []byte {
 		return []byte(hash)
 	}
 	return ld.hashBuf[:copy(ld.hashBuf[:], hash)]
+}
+
+// loadCategorizer is a Categorizer that makes a function for the
+// transactions of one load, which only that load's goroutine calls and
+// which may keep state across them (categorize.Categorizer remembers
+// normalised counterparty names).
+type loadCategorizer interface {
+	ForLoad() func(t *insights.Transaction)
+}
+
+// categorizeFunc returns the function a load categorises with.
+func categorizeFunc(c Categorizer) func(t *insights.Transaction) {
+	switch c := c.(type) {
+	case nil:
+		return nil
+	case loadCategorizer:
+		return c.ForLoad()
+	default:
+		return c.Categorize
+	}
 }
 
 func (ld *Load) nextSeq() uint64 {
@@ -200,7 +224,11 @@ func (ld *Load) Add(ctx context.Context, p *obie.Payload) error {
 		ld.records.Parties++
 	}
 	for i := range p.Transactions {
-		if err := ld.addTransaction(ctx, &p.Transactions[i]); err != nil {
+		t, err := ld.convertTransaction(&p.Transactions[i], ld.records.Transactions+1)
+		if err != nil {
+			return err
+		}
+		if err := ld.stageTransaction(ctx, &t); err != nil {
 			return err
 		}
 	}
@@ -208,23 +236,65 @@ func (ld *Load) Add(ctx context.Context, p *obie.Payload) error {
 	return nil
 }
 
-func (ld *Load) addTransaction(ctx context.Context, wire *obie.Transaction) error {
+// convertTransaction converts and categorises the n-th transaction of the
+// load. It reads no state that staging changes, so the NDJSON reader's
+// goroutine runs it while the load's goroutine stages earlier records.
+func (ld *Load) convertTransaction(wire *obie.Transaction, n int) (insights.Transaction, error) {
 	t, err := wire.ToDomain(ld.customerID, ld.zone)
 	if err != nil {
-		return fmt.Errorf("transaction %d: %w", ld.records.Transactions+1, err)
+		return t, fmt.Errorf("transaction %d: %w", n, err)
 	}
-	ld.keys.setKey(&t)
-	if c := ld.categorizer; c != nil {
-		c.Categorize(&t)
+	if ld.categorize != nil {
+		ld.categorize(&t)
 	}
 	if t.Category == "" {
 		t.Category = insights.CategoryUncategorized
 	}
-	if err := ld.transactions.add(ctx, ld, &t); err != nil {
+	return t, nil
+}
+
+// stageTransaction keys and stages a converted transaction, in input
+// order.
+func (ld *Load) stageTransaction(ctx context.Context, t *insights.Transaction) error {
+	ld.keys.setKey(t)
+	if err := ld.transactions.add(ctx, ld, t); err != nil {
 		return err
 	}
+	ld.span.add(t)
 	ld.records.Transactions++
 	return nil
+}
+
+// txSpan is the accounts and booking times of the transactions a load
+// staged. The commit counts the customer's stored transactions in that
+// range (storedTransactions); knowing the range from staging saves
+// reading every staged row three times to find it.
+type txSpan struct {
+	accounts    map[string]bool
+	lastAccount string
+	tooMany     bool  // more than maxSpanAccounts accounts: not kept
+	first, last int64 // booking times as stored, Unix milliseconds
+}
+
+// maxSpanAccounts bounds txSpan.accounts. A load of more accounts has its
+// range read from the staged rows.
+const maxSpanAccounts = 1000
+
+func (s *txSpan) add(t *insights.Transaction) {
+	at := int64(timestamp(t.BookingTime))
+	if s.accounts == nil {
+		s.accounts, s.first, s.last = map[string]bool{}, at, at
+	}
+	s.first, s.last = min(s.first, at), max(s.last, at)
+	if t.AccountID == s.lastAccount || s.tooMany {
+		return
+	}
+	// The ID may share memory with a whole decoded record.
+	s.lastAccount = strings.Clone(t.AccountID)
+	if !s.accounts[s.lastAccount] {
+		s.accounts[s.lastAccount] = true
+		s.tooMany = len(s.accounts) > maxSpanAccounts
+	}
 }
 
 // Abort drops the staged rows. Stored data stays as it was.

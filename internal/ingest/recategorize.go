@@ -44,8 +44,8 @@ func (l *Loader) Recategorize(ctx context.Context, customerID, source string, in
 		t := &stored[i]
 		before, beforeRule := t.Category, t.CategoryRule
 		t.Category, t.CategoryRule = "", ""
-		if ld.categorizer != nil {
-			ld.categorizer.Categorize(t)
+		if ld.categorize != nil {
+			ld.categorize(t)
 		}
 		if t.Category == "" {
 			t.Category = insights.CategoryUncategorized
