@@ -358,7 +358,7 @@ func (ld *Load) recordLoad(ctx context.Context, res Result) error {
 	digest := ld.fileDigest
 	if digest == "" {
 		if ld.digest == nil {
-			return errors.New("record load: the file's SHA-256 is missing")
+			return errors.New("record load: the file's digest is missing")
 		}
 		digest = hex.EncodeToString(ld.digest.Sum(nil))
 	}

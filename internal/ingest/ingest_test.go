@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/openbanking-insights/insights/internal/obie"
 	"github.com/openbanking-insights/insights/internal/store"
 	"github.com/openbanking-insights/insights/internal/store/storetest"
+	"github.com/zeebo/blake3"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -120,6 +123,53 @@ func TestLoadFile_loadTwiceSameCounts(t *testing.T) {
 				t.Errorf("load tables left after the skipped loads: %v", tables)
 			}
 		})
+	}
+}
+
+// TestLoadFile_digest checks the digest a file load records, and that a
+// file recorded by its SHA-256, as loads were before BLAKE3, is loaded
+// again without storing anything new.
+func TestLoadFile_digest(t *testing.T) {
+	ctx := context.Background()
+	engine := storetest.New(t)
+	l := newLoader(t, engine)
+	path := testdata + "v3.1/transactions/cs-ozone-bulk-large.json"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b3 := blake3.Sum256(data)
+	want := "blake3:" + hex.EncodeToString(b3[:])
+	if _, err := l.LoadFile(ctx, "c1", path); err != nil {
+		t.Fatal(err)
+	}
+	n, err := l.count(ctx, "SELECT count() FROM loads WHERE customer_id = 'c1' AND sha256 = {d:String}", store.P("d", want))
+	if err != nil || n != 1 {
+		t.Fatalf("loads rows with digest %s = %d, %v; want 1", want, n, err)
+	}
+
+	// Record the load the old way, as a store written before BLAKE3 has it.
+	old := sha256.Sum256(data)
+	for _, q := range []string{
+		"ALTER TABLE loads DELETE WHERE customer_id = 'c1' SETTINGS mutations_sync = 1",
+		"INSERT INTO loads (customer_id, sha256, source, loaded_at) VALUES ('c1', {d:String}, 'old', now64(3))",
+	} {
+		if err := engine.Exec(ctx, q, store.P("d", hex.EncodeToString(old[:]))); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	before, physical := mustCounts(t, l, "c1"), physicalRows(t, engine, "transactions", "c1")
+	res, err := l.LoadFile(ctx, "c1", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped || res.Unchanged == 0 {
+		t.Errorf("reload of a file recorded by SHA-256: Skipped %v, Unchanged %d; want it read and found stored", res.Skipped, res.Unchanged)
+	}
+	after := mustCounts(t, l, "c1")
+	after.Loads = before.Loads
+	if after != before || physicalRows(t, engine, "transactions", "c1") != physical {
+		t.Errorf("reload stored rows: counts %+v, want %+v", after, before)
 	}
 }
 

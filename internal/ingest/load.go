@@ -42,11 +42,11 @@ type Load struct {
 	// Loader.CategorizerFor returned.
 	categorize func(t *insights.Transaction)
 
-	// digest is the SHA-256 recorded in loads: the file's own when
-	// fileDigest is set, otherwise one over the source and the content
-	// hashes of the records in input order, so a rerun of a pull collapses
-	// into one loads row with its first run. LoadFile sets it to nil,
-	// because it records the file's SHA-256.
+	// digest is the SHA-256 recorded in loads when fileDigest is not set:
+	// one over the source and the content hashes of the records in input
+	// order, so a rerun of a pull collapses into one loads row with its
+	// first run. LoadFile sets it to nil and fileDigest to the file's
+	// digest (fileDigestPrefix).
 	digest     hash.Hash
 	fileDigest string
 	hashBuf    [2 * sha256.Size]byte // hashBytes's buffer
