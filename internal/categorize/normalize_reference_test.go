@@ -14,6 +14,18 @@ var (
 )
 
 func normalizeReference(s string) string {
+	s = referenceOnce(s)
+	for range maxPasses {
+		again := referenceOnce(s)
+		if again == s {
+			break
+		}
+		s = again
+	}
+	return s
+}
+
+func referenceOnce(s string) string {
 	// Step 1: upper-case and remove the noise that needs punctuation to be seen.
 	s = strings.ToUpper(s)
 	s = strings.ReplaceAll(s, "'", "")

@@ -21,6 +21,8 @@ func TestNormalizeCounterparty_cases(t *testing.T) {
 		{"short numbers kept", "O2 UK 7 ELEVEN 888", "O2 UK 7 ELEVEN 888"},
 		{"ampersand kept", "Legal & General", "LEGAL & GENERAL"},
 		{"only noise", "DD 12345678", ""},
+		{"type code hiding a date", "ACME 12 DD MAY", "ACME"},
+		{"reference hiding a date", "ACME 12 0012345 MAY", "ACME"},
 		{"empty", "", ""},
 	}
 	for _, tc := range cases {
