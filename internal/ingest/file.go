@@ -56,47 +56,51 @@ func stageEnvelope(ctx context.Context, ld *Load, dec obie.Decoder, path string,
 }
 
 // chunkLines is the number of NDJSON lines decoded into one chunk before
-// it is handed to the load's goroutine. Add stages rows in batches of its
-// own, so this only spreads the cost of handing a chunk between
-// goroutines.
+// it is handed on. Add stages rows in batches of its own, so this only
+// spreads the cost of handing a chunk between goroutines.
 const chunkLines = 1024
 
-// chunk is a run of decoded NDJSON lines: their records, with the
-// transactions among them converted and categorised as well, or the error
-// that stopped their conversion.
+// chunk is a run of decoded NDJSON lines: their records, and once
+// prepared, the transactions among them converted, categorised, keyed and
+// hashed, or the error that stopped their preparation.
 type chunk struct {
 	obie.Payload
-	txs []insights.Transaction
-	err error
+	txs    []insights.Transaction
+	hashes []string // content hashes of txs
+	err    error
 }
 
 // stageNDJSON reads NDJSON line by line, validating each line and staging
-// its record, so memory stays bounded whatever the file's size. One
-// goroutine reads, decodes, converts and categorises lines while the
-// caller's keys, hashes and stages the records of the chunk before, so the
-// work of a transaction splits about evenly between them. After the first
-// problem it stops staging but goes on validating, so the error lists the
-// problems of the whole file.
+// its record, so memory stays bounded whatever the file's size. The work
+// of a transaction runs on three goroutines, each on one chunk of lines
+// while the next works on the chunk before. The first reads, decodes and
+// validates lines. The second converts, categorises, keys and hashes
+// their transactions. The caller's builds the staged batches, which the
+// load's inserter hands to chDB. After the first problem it stops staging
+// but goes on validating, so the error lists the problems of the whole
+// file.
 func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r io.Reader) error {
 	lines := dec.NewLineDecoder(path)
 	decoded := make(chan *chunk, 1)
-	free := make(chan *chunk, 3)
+	prepared := make(chan *chunk, 1)
+	// Each goroutine holds one chunk and each channel one more; the free
+	// list has room for all of them, so returning a chunk never blocks.
+	free := make(chan *chunk, 5)
 	for range cap(free) {
 		free <- &chunk{}
 	}
 	stop := make(chan struct{})
 	readErr := make(chan error, 1)
-	converted := 0 // transactions converted, read by the reader's goroutine only
-	convert := func(c *chunk) { converted = c.convert(ld, converted) }
 	go func() {
 		defer close(decoded)
-		readErr <- decodeLines(r, path, lines, convert, decoded, free, stop)
+		readErr <- decodeLines(r, path, lines, decoded, free, stop)
 	}()
+	go prepareChunks(ld, decoded, prepared, free, stop)
 
 	// Stage every chunk while the file holds no problem; after a problem,
-	// or a failed stage, only wait for the reader to finish.
+	// or a failed stage, only wait for the other goroutines to finish.
 	var addErr error
-	for c := range decoded {
+	for c := range prepared {
 		if addErr == nil {
 			addErr = addChunk(ctx, ld, c)
 			if addErr != nil {
@@ -115,19 +119,16 @@ func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r
 	return addErr
 }
 
-// decodeLines decodes the lines of r into chunks taken from free, passes
-// each full one to convert (when not nil) and sends it on decoded, until r
-// ends or stop is closed. After the first problem it sends nothing more
-// but decodes to the end, so that lines.Errors lists every problem.
-func decodeLines(r io.Reader, path string, lines *obie.LineDecoder, convert func(*chunk), decoded, free chan *chunk, stop chan struct{}) error {
+// decodeLines decodes the lines of r into chunks taken from free and sends
+// each full one on decoded, until r ends or stop is closed. After the
+// first problem it sends nothing more but decodes to the end, so that
+// lines.Errors lists every problem.
+func decodeLines(r io.Reader, path string, lines *obie.LineDecoder, decoded, free chan *chunk, stop chan struct{}) error {
 	scanner := bufio.NewScanner(r)
 	scanner.Buffer(make([]byte, 1<<20), MaxLineSize)
 	c := <-free
 	lineNo, waiting := 0, 0
 	send := func() bool {
-		if convert != nil {
-			convert(c)
-		}
 		select {
 		case decoded <- c:
 			return true
@@ -163,17 +164,39 @@ func decodeLines(r io.Reader, path string, lines *obie.LineDecoder, convert func
 	return nil
 }
 
-// convert converts and categorises the transactions of c for ld, given the
-// number of the load's transactions before them, and returns the number
-// after them. It stops at the first that fails, leaving the error in c.
-func (c *chunk) convert(ld *Load, before int) int {
+// prepareChunks prepares the transactions of each chunk from decoded, in
+// the order of the file, and sends the chunk on prepared, until decoded
+// is closed. It closes prepared when it returns. After stop is closed it
+// returns chunks to free instead.
+func prepareChunks(ld *Load, decoded <-chan *chunk, prepared, free chan<- *chunk, stop <-chan struct{}) {
+	defer close(prepared)
+	before := 0 // the load's transactions in earlier chunks
+	for c := range decoded {
+		before = c.prepare(ld, before)
+		select {
+		case prepared <- c:
+		case <-stop:
+			c.reset()
+			free <- c
+		}
+	}
+}
+
+// prepare converts, categorises, keys and hashes the transactions of c
+// for ld, given the number of the load's transactions before them, and
+// returns the number after them. It stops at the first that fails,
+// leaving the error in c. Keys depend on the transactions before
+// (keyer), so chunks must be prepared in the order of the file.
+func (c *chunk) prepare(ld *Load, before int) int {
 	for i := range c.Transactions {
 		t, err := ld.convertTransaction(&c.Transactions[i], before+i+1)
 		if err != nil {
 			c.err = err
 			break
 		}
+		ld.keys.setKey(&t)
 		c.txs = append(c.txs, t)
+		c.hashes = append(c.hashes, transactionsTable.hash(&t))
 	}
 	return before + len(c.Transactions)
 }
@@ -183,11 +206,12 @@ func (c *chunk) reset() {
 	c.Accounts, c.Balances = c.Accounts[:0], c.Balances[:0]
 	c.Parties, c.Transactions = c.Parties[:0], c.Transactions[:0]
 	clear(c.txs) // drop the strings they hold
-	c.txs, c.err = c.txs[:0], nil
+	clear(c.hashes)
+	c.txs, c.hashes, c.err = c.txs[:0], c.hashes[:0], nil
 }
 
 // addChunk stages the records of c: as Add would stage its payload, with
-// the transactions that the reader converted.
+// the transactions that prepareChunks prepared.
 func addChunk(ctx context.Context, ld *Load, c *chunk) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -198,7 +222,7 @@ func addChunk(ctx context.Context, ld *Load, c *chunk) error {
 		return err
 	}
 	for i := range c.txs {
-		if err := ld.stageTransaction(ctx, &c.txs[i]); err != nil {
+		if err := ld.stagePrepared(ctx, &c.txs[i], c.hashes[i]); err != nil {
 			return err
 		}
 	}

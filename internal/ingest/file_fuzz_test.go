@@ -51,7 +51,7 @@ func FuzzDecodeLines(f *testing.F) {
 		done := make(chan error, 1)
 		go func() {
 			defer close(decoded)
-			done <- decodeLines(bytes.NewReader(data), "fuzz.ndjson", lines, nil, decoded, free, make(chan struct{}))
+			done <- decodeLines(bytes.NewReader(data), "fuzz.ndjson", lines, decoded, free, make(chan struct{}))
 		}()
 		for c := range decoded {
 			got.Accounts = append(got.Accounts, c.Accounts...)

@@ -237,8 +237,9 @@ func (ld *Load) Add(ctx context.Context, p *obie.Payload) error {
 }
 
 // convertTransaction converts and categorises the n-th transaction of the
-// load. It reads no state that staging changes, so the NDJSON reader's
-// goroutine runs it while the load's goroutine stages earlier records.
+// load. It reads no state that staging changes, so stageNDJSON runs it on
+// a goroutine of its own while the load's goroutine stages earlier
+// records.
 func (ld *Load) convertTransaction(wire *obie.Transaction, n int) (insights.Transaction, error) {
 	t, err := wire.ToDomain(ld.customerID, ld.zone)
 	if err != nil {
@@ -257,7 +258,12 @@ func (ld *Load) convertTransaction(wire *obie.Transaction, n int) (insights.Tran
 // order.
 func (ld *Load) stageTransaction(ctx context.Context, t *insights.Transaction) error {
 	ld.keys.setKey(t)
-	if err := ld.transactions.add(ctx, ld, t); err != nil {
+	return ld.stagePrepared(ctx, t, transactionsTable.hash(t))
+}
+
+// stagePrepared stages a keyed transaction whose content hash is hash.
+func (ld *Load) stagePrepared(ctx context.Context, t *insights.Transaction, hash string) error {
+	if err := ld.transactions.addHashed(ctx, ld, t, hash); err != nil {
 		return err
 	}
 	ld.span.add(t)

@@ -31,8 +31,12 @@ func newStager[T any](t *table[T], into string, loadConstants bool) *stager[T] {
 
 // add appends v to the batch and inserts the batch when it is full.
 func (s *stager[T]) add(ctx context.Context, ld *Load, v *T) error {
+	return s.addHashed(ctx, ld, v, s.t.hash(v))
+}
+
+// addHashed is add for a row whose content hash is known.
+func (s *stager[T]) addHashed(ctx context.Context, ld *Load, v *T, hash string) error {
 	b := s.builder
-	hash := s.t.hash(v)
 	if ld.digest != nil {
 		ld.digest.Write(ld.hashBytes(hash))
 	}
