@@ -166,8 +166,8 @@ func (ld *Load) hashBytes(hash string) []byte {
 }
 
 // loadCategorizer is a Categorizer that makes a function for the
-// transactions of one load, which only that load's goroutine calls and
-// which may keep state across them (categorize.Categorizer remembers
+// transactions of one load, which one goroutine at a time calls in input
+// order and which may keep state across them (categorize.Categorizer remembers
 // normalised counterparty names).
 type loadCategorizer interface {
 	ForLoad() func(t *insights.Transaction)
