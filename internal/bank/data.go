@@ -388,8 +388,11 @@ func scanTransactions(dec obie.Decoder, f *os.File, path string, known map[strin
 		}
 		if id, ok := accountIDs[t.accountID]; ok {
 			t.accountID = id
-		} else if orphanLine == 0 {
-			orphanLine = lineNo
+		} else {
+			t.accountID = strings.Clone(t.accountID)
+			if orphanLine == 0 {
+				orphanLine = lineNo
+			}
 		}
 		t.offset = start
 		t.size = int32(len(scanner.Bytes()))
@@ -416,9 +419,11 @@ func newTransaction(typed obie.Transaction, seq int32) (*transaction, error) {
 	if !ok {
 		return nil, fmt.Errorf("$.Transaction.Status: unknown code")
 	}
+	// The decoded strings share one copy of the whole line, so the ID is
+	// copied: the bank keeps it for every transaction of the file.
 	t := &transaction{
 		accountID: typed.AccountID,
-		id:        typed.TransactionID,
+		id:        strings.Clone(typed.TransactionID),
 		seq:       seq,
 		pending:   status == insights.StatusPending,
 		credit:    typed.CreditDebitIndicator == obie.Credit,

@@ -2,12 +2,17 @@ package bank
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/openbanking-insights/insights/internal/obie"
 )
 
 // writeIvyWith writes a data folder with customer "ivy": the accounts,
@@ -116,4 +121,42 @@ func TestTransactions_fileChangedAfterLoad(t *testing.T) {
 	if resp, body := h.get(access, "/accounts"); resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /accounts after the change: status %d, want 200; body %.300s", resp.StatusCode, body)
 	}
+}
+
+// TestReadTransactions_keepsNoLines checks that the entries the bank keeps
+// for a file do not hold on to its lines: the decoder's strings share the
+// text of the whole line, and a 10M-line file kept that way needed about
+// 5 GB more.
+func TestReadTransactions_keepsNoLines(t *testing.T) {
+	const n = 20000
+	description := strings.Repeat("CARD PAYMENT TO A SHOP WITH A LONG NAME ", 10)
+	var text strings.Builder
+	for i := range n {
+		fmt.Fprintf(&text, `{"Transaction":{"AccountId":"%s","TransactionId":"T%07d","Amount":{"Amount":"1.00","Currency":"GBP"},"CreditDebitIndicator":"Debit","Status":"Booked","BookingDateTime":"2026-03-01T09:00:00Z","TransactionInformation":"%s"}}`+"\n",
+			ivyCurrent, i, description)
+	}
+	lineSize := text.Len() / n
+	_, file := writeIvyWith(t, text.String())
+	text.Reset()
+
+	dec := obie.Decoder{Local: obie.London, Now: time.Now}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	out, f, _, err := readTransactions(dec, file, map[string]bool{ivyCurrent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.file.Close()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if len(out) != n {
+		t.Fatalf("read %d transactions, want %d", len(out), n)
+	}
+	perEntry := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+	// An entry is a pointer, the struct and its ID: about 100 bytes.
+	if perEntry > int64(lineSize)/2 {
+		t.Errorf("entries take %d bytes each on the heap, lines are %d bytes: they keep their lines", perEntry, lineSize)
+	}
+	runtime.KeepAlive(out)
 }

@@ -19,7 +19,8 @@ import (
 // It exists for speed: a 1M-line feed spends more time decoding than on
 // any other step of the load. The strings of t share one copy of record,
 // and the nested records one allocation, where a general decoder
-// allocates each of them.
+// allocates each of them. So a caller that keeps one of the strings long
+// after the record clones it, or it keeps the whole record in memory.
 func scanTransaction(record []byte, t *Transaction) bool {
 	s := scanner{data: record, text: string(record)}
 	if !s.transaction(t) {
