@@ -83,7 +83,9 @@ func (m *loadMemo) normalize(s string) string {
 	if len(m.names) >= memoNames {
 		clear(m.names)
 	}
-	// The name may share memory with a whole decoded record.
+	// The name, and n when normalising only sliced it, may share memory
+	// with a whole decoded record, which the memo must not keep alive.
+	n = strings.Clone(n)
 	m.names[strings.Clone(s)] = n
 	return n
 }
