@@ -83,8 +83,9 @@ func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r
 	lines := dec.NewLineDecoder(path)
 	decoded := make(chan *chunk, 1)
 	prepared := make(chan *chunk, 1)
-	// Each goroutine holds one chunk and each channel one more; the free
-	// list has room for all of them, so returning a chunk never blocks.
+	// Each of the three goroutines holds one chunk and each channel one
+	// more. The free list has room for all five, so returning a chunk
+	// never blocks.
 	free := make(chan *chunk, 5)
 	for range cap(free) {
 		free <- &chunk{}
@@ -167,11 +168,19 @@ func decodeLines(r io.Reader, path string, lines *obie.LineDecoder, decoded, fre
 // prepareChunks prepares the transactions of each chunk from decoded, in
 // the order of the file, and sends the chunk on prepared, until decoded
 // is closed. It closes prepared when it returns. After stop is closed it
-// returns chunks to free instead.
+// returns chunks to free unprepared instead.
 func prepareChunks(ld *Load, decoded <-chan *chunk, prepared, free chan<- *chunk, stop <-chan struct{}) {
 	defer close(prepared)
 	before := 0 // the load's transactions in earlier chunks
 	for c := range decoded {
+		select {
+		case <-stop:
+			c.reset()
+			free <- c
+			continue
+		default:
+		}
+
 		before = c.prepare(ld, before)
 		select {
 		case prepared <- c:

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	insights "github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/obie"
 	"github.com/openbanking-insights/insights/internal/store/storetest"
 )
@@ -167,5 +169,47 @@ func TestLoadFile_dateTimeForms(t *testing.T) {
 		if got[i] != f.stored {
 			t.Errorf("%s stored as %s, want %s", f.sent, got[i], f.stored)
 		}
+	}
+}
+
+// cancelAfter cancels a context when it categorises its n-th transaction.
+type cancelAfter struct {
+	n, seen int
+	cancel  context.CancelFunc
+}
+
+func (c *cancelAfter) Categorize(*insights.Transaction) {
+	c.seen++
+	if c.seen == c.n {
+		c.cancel()
+	}
+}
+
+// TestLoadFile_cancelledMidFile cancels a load after a few chunks of its
+// file are staged: the load must end with the context's error, store
+// nothing, and leave the file to load whole on the next try.
+func TestLoadFile_cancelledMidFile(t *testing.T) {
+	const n = 5000 // about five chunks of lines
+	engine := storetest.New(t)
+	path := filepath.Join(t.TempDir(), "feed.ndjson")
+	writeFeed(t, path, n)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := newLoader(t, engine)
+	l.Categorizer = &cancelAfter{n: 2500, cancel: cancel}
+	if _, err := l.LoadFile(ctx, "c1", path); !errors.Is(err, context.Canceled) {
+		t.Fatalf("LoadFile error = %v, want context.Canceled", err)
+	}
+	if got := mustCounts(t, l, "c1"); got != (Counts{}) {
+		t.Errorf("counts after the cancelled load = %+v, want nothing stored", got)
+	}
+
+	l.Categorizer = nil
+	if _, err := l.LoadFile(context.Background(), "c1", path); err != nil {
+		t.Fatalf("LoadFile after the cancelled load: %v", err)
+	}
+	if got := mustCounts(t, l, "c1").Transactions; got != n {
+		t.Errorf("transactions after the second load = %d, want %d", got, n)
 	}
 }
