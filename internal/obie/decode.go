@@ -497,7 +497,16 @@ func checkSyntax(r reporter, data []byte, firstLine int) bool {
 		offset--
 	}
 	line, col := position(data, offset)
-	r.list.Add(&ValidationError{Source: r.source, Line: firstLine + line, Column: col, Reason: "invalid JSON: " + syntaxErr.Error()})
+	reason := "invalid JSON: " + syntaxErr.Error()
+	// encoding/json reads a line of plain text as a misspelt literal
+	// ("invalid character 'h' in literal true"), so such a line is
+	// described by its first character instead.
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] != '{' && trimmed[0] != '[' && trimmed[0] != '"' {
+		first, _ := utf8.DecodeRune(trimmed)
+		line, col = position(data, len(data)-len(trimmed))
+		reason = fmt.Sprintf("invalid JSON: want an object starting with '{', found %q", first)
+	}
+	r.list.Add(&ValidationError{Source: r.source, Line: firstLine + line, Column: col, Reason: reason})
 	return false
 }
 

@@ -546,3 +546,31 @@ func TestFieldPath(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeNDJSON_syntaxErrors(t *testing.T) {
+	tests := []struct {
+		name, line string
+		column     int
+		reason     string
+	}{
+		{"plain text", "this line is not JSON", 1, `invalid JSON: want an object starting with '{', found 't'`},
+		{"indented number list", "  12,30", 3, `invalid JSON: want an object starting with '{', found '1'`},
+		{"non-ASCII text", "äöü", 1, `invalid JSON: want an object starting with '{', found 'ä'`},
+		{"trailing comma in object", `{"Account":{"AccountId":"A3",}}`, 30, `invalid JSON: invalid character '}'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, list := decodeErrors(t, "feed.ndjson", []byte(tt.line))
+			if list == nil || len(list.Errors) != 1 {
+				t.Fatalf("errors = %v, want one", list)
+			}
+			e := list.Errors[0]
+			if e.Line != 1 || e.Column != tt.column {
+				t.Errorf("position = %d:%d, want 1:%d", e.Line, e.Column, tt.column)
+			}
+			if !strings.Contains(e.Reason, tt.reason) {
+				t.Errorf("reason = %q, want it to contain %q", e.Reason, tt.reason)
+			}
+		})
+	}
+}
