@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/openbanking-insights/insights/internal/categorize"
@@ -85,8 +86,11 @@ func runIngest(ctx context.Context, args []string, stdout io.Writer, logger *slo
 			continue
 		}
 		loaded++
-		fmt.Fprintf(stdout, "%s: %d accounts, %d balances, %d parties, %d transactions (%d of these records already stored)\n",
-			path, res.Accounts, res.Balances, res.Parties, res.Transactions, res.Unchanged)
+		read := res.Accounts + res.Balances + res.Parties + res.Transactions
+		fmt.Fprintf(stdout, "%s: read %s, %s, %s and %s, of which %d new or changed and %d already stored\n",
+			path, countOf(res.Accounts, "account", "accounts"), countOf(res.Balances, "balance", "balances"),
+			countOf(res.Parties, "party", "parties"), countOf(res.Transactions, "transaction", "transactions"),
+			max(read-res.Unchanged, 0), res.Unchanged)
 	}
 
 	// Income streams are derived once per ingest run, after all files, and
@@ -154,4 +158,12 @@ func indent(err error) string {
 		}
 	}
 	return string(out)
+}
+
+// countOf returns n followed by the singular or plural noun.
+func countOf(n int, singular, plural string) string {
+	if n == 1 {
+		return "1 " + singular
+	}
+	return strconv.Itoa(n) + " " + plural
 }

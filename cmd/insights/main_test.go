@@ -674,3 +674,33 @@ func TestIngest_rerunOfSkippedFileDerives(t *testing.T) {
 		t.Errorf("income_streams after a second rerun: %s, want %s unchanged", got, derived)
 	}
 }
+
+func TestRun_ingestSummary(t *testing.T) {
+	dataDir := t.TempDir()
+	feed := `{"Account":{"AccountId":"A1","Status":"Enabled","Currency":"GBP","AccountType":"Personal","AccountSubType":"CurrentAccount"}}
+{"Transaction":{"AccountId":"A1","TransactionId":"T1","CreditDebitIndicator":"Debit","Status":"Booked","BookingDateTime":"2026-11-02T10:00:00Z","Amount":{"Amount":"4.20","Currency":"GBP"}}}
+{"Transaction":{"AccountId":"A1","TransactionId":"T2","CreditDebitIndicator":"Credit","Status":"Booked","BookingDateTime":"2026-11-03T10:00:00Z","Amount":{"Amount":"10.00","Currency":"GBP"}}}
+`
+	first := filepath.Join(dataDir, "first.ndjson")
+	// The same records in other bytes, so the file is read again.
+	again := filepath.Join(dataDir, "again.ndjson")
+	if err := os.WriteFile(first, []byte(feed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(again, []byte(feed+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		file, want string
+	}{
+		{first, "read 1 account, 0 balances, 0 parties and 2 transactions, of which 3 new or changed and 0 already stored"},
+		{again, "read 1 account, 0 balances, 0 parties and 2 transactions, of which 0 new or changed and 3 already stored"},
+	}
+	for _, tt := range tests {
+		out := mustCLI(t, "ingest", "-data", dataDir, "-customer", "alice", tt.file)
+		if !strings.Contains(out, tt.file+": "+tt.want) {
+			t.Errorf("ingest %s printed:\n%s\nwant a line with %q", filepath.Base(tt.file), out, tt.want)
+		}
+	}
+}
