@@ -7,14 +7,14 @@ import (
 )
 
 // scanTransaction decodes record, one JSON object, into t, a zero
-// Transaction, when the record has the shape ASPSPs send: every key of a
-// decoded field spelled as the wire types spell it and given once,
-// strings of those fields without escape sequences, and an object for
-// each nested record. It returns false for anything else, with t partly
-// filled; the caller then clears t and decodes the record with a general
-// decoder, which also reports what is wrong. What it accepts, it decodes
-// as encoding/json does; TestScanTransaction_agrees and
-// FuzzScanTransaction compare the two.
+// Transaction, when the record has the shape ASPSPs send. In that shape
+// every key of a decoded field is spelled as the wire types spell it and
+// given once, the strings of those fields have no escape sequences, and
+// each nested record is an object. It returns false for anything else,
+// with t partly filled. The caller then clears t and decodes the record
+// with a general decoder, which also reports what is wrong. What it
+// accepts, it decodes as encoding/json does, which
+// TestScanTransaction_agrees and FuzzScanTransaction check.
 //
 // It exists for speed: a 1M-line feed spends more time decoding than on
 // any other step of the load. The strings of t share one copy of record,
@@ -420,9 +420,9 @@ func (s *scanner) plainString() (start, end int, ok bool) {
 
 // specialBytes returns x, eight bytes of a string, with the high bit of a
 // byte set where that byte is a quote, a backslash, a control character
-// or part of a multi-byte character. A byte above a set one may be set
-// as well (a borrow of the subtractions), so only the lowest set byte
-// is certain; the caller looks at that one.
+// or part of a multi-byte character. A subtraction's borrow may also set
+// the bytes above a set one, so only the lowest set byte is certain, and
+// the caller looks only at that one.
 func specialBytes(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	quote := x ^ ones*'"'
