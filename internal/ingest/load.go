@@ -35,15 +35,14 @@ type Load struct {
 	today      insights.Date
 	keys       *keyer
 	seq        uint64
-	// categorize categorises a transaction: with the function the
-	// categoriser made for this load when it offers one (see
-	// loadCategorizer), else with its Categorize; nil when there is no
-	// categoriser. The categoriser is Loader.Categorizer, or what
-	// Loader.CategorizerFor returned.
+	// categorize categorises a transaction, or is nil when the load has no
+	// categoriser (Loader.Categorizer, or what Loader.CategorizerFor
+	// returned). It is the function the categoriser made for this load
+	// when it offers one (see loadCategorizer), else its Categorize.
 	categorize func(t *insights.Transaction)
 
-	// digest is the SHA-256 recorded in loads when fileDigest is not set:
-	// one over the source and the content hashes of the records in input
+	// digest is the SHA-256 recorded in loads when fileDigest is not set.
+	// It covers the source and the content hashes of the records in input
 	// order, so a rerun of a pull collapses into one loads row with its
 	// first run. LoadFile sets it to nil and fileDigest to the file's
 	// digest (fileDigestPrefix).
@@ -273,7 +272,7 @@ func (ld *Load) stagePrepared(ctx context.Context, t *insights.Transaction, hash
 
 // txSpan is the accounts and booking times of the transactions a load
 // staged. The commit counts the customer's stored transactions in that
-// range (storedTransactions); knowing the range from staging saves
+// range (storedTransactions). Knowing the range from staging saves
 // reading every staged row three times to find it.
 type txSpan struct {
 	accounts    map[string]bool

@@ -96,10 +96,10 @@ func splitLine(line []byte) (name string, record []byte, ok bool) {
 
 // addFast decodes a record that splitLine found, validates it and appends
 // it to p. A transaction is scanned first (scanTransaction); anything the
-// scan does not accept is decoded with goccy/go-json. It returns false,
-// having reported and appended nothing, when goccy/go-json cannot decode
-// the record; the caller then decodes the line with encoding/json, which
-// locates the problem.
+// scan does not accept is decoded with goccy/go-json. When goccy/go-json
+// cannot decode the record, it returns false and has reported and
+// appended nothing. The caller then decodes the line with encoding/json,
+// which locates the problem.
 func (p *Payload) addFast(v *validator, name string, record []byte) bool {
 	path := linePaths[name]
 	switch name {
