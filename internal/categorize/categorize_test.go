@@ -161,8 +161,8 @@ func TestCategorize_rules(t *testing.T) {
 		{"zero amount", tx{amount: "0", counterparty: "CARD CHECK", mcc: "5411"}, insights.CategoryOther, "default:zero-amount"},
 	}
 	c := New()
-	// A load's function decides alike, the first time it sees a name and
-	// after it has remembered it.
+	// A load's function returns the same decision whether it normalises a
+	// name for the first time or takes it from its memo.
 	forLoad := c.ForLoad()
 	ways := []struct {
 		name     string

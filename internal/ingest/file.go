@@ -98,8 +98,8 @@ func stageNDJSON(ctx context.Context, ld *Load, dec obie.Decoder, path string, r
 	}()
 	go prepareChunks(ld, decoded, prepared, free, stop)
 
-	// Stage every chunk while the file holds no problem; after a problem,
-	// or a failed stage, only wait for the other goroutines to finish.
+	// Stage every chunk while the file has no problem. After a problem, or
+	// a failed stage, only wait for the other goroutines to finish.
 	var addErr error
 	for c := range prepared {
 		if addErr == nil {

@@ -165,9 +165,9 @@ func (ld *Load) hashBytes(hash string) []byte {
 }
 
 // loadCategorizer is a Categorizer that makes a function for the
-// transactions of one load, which one goroutine at a time calls in input
-// order and which may keep state across them (categorize.Categorizer remembers
-// normalised counterparty names).
+// transactions of one load. One goroutine at a time calls the function,
+// in input order, so it may keep state across them, as
+// categorize.Categorizer does with normalised counterparty names.
 type loadCategorizer interface {
 	ForLoad() func(t *insights.Transaction)
 }
