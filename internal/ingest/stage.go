@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // stager collects the rows of one table for a load in an Arrow record
@@ -19,14 +18,14 @@ type stager[T any] struct {
 	// them out. A batch of 50,000 transactions then carries about 5 MB
 	// less for Go to build and chDB to parse.
 	loadConstants bool
-	builder       *array.RecordBuilder
+	builder       *rowBuilder
 	pending       int // rows in builder
 	staged        int // rows inserted into staging so far
 }
 
 func newStager[T any](t *table[T], into string, loadConstants bool) *stager[T] {
 	return &stager[T]{t: t, into: into, loadConstants: loadConstants,
-		builder: array.NewRecordBuilder(memory.DefaultAllocator, t.schema(loadConstants))}
+		builder: newRowBuilder(t.schema(loadConstants))}
 }
 
 // add appends v to the batch and inserts the batch when it is full.
@@ -93,7 +92,7 @@ func (s *stager[T]) flush(ctx context.Context, ld *Load) error {
 	if s.pending == 0 {
 		return nil
 	}
-	rec := s.builder.NewRecordBatch()
+	rec := s.builder.newBatch()
 	if err := ld.inserts.submit(ctx, s.into, rec); err != nil {
 		return err
 	}
