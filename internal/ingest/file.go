@@ -198,14 +198,16 @@ func prepareChunks(ld *Load, decoded <-chan *chunk, prepared, free chan<- *chunk
 // (keyer), so chunks must be prepared in the order of the file.
 func (c *chunk) prepare(ld *Load, before int) int {
 	for i := range c.Transactions {
-		t, err := ld.convertTransaction(&c.Transactions[i], before+i+1)
-		if err != nil {
+		c.txs = append(c.txs, insights.Transaction{})
+		t := &c.txs[len(c.txs)-1]
+		if err := ld.convertTransaction(t, &c.Transactions[i], before+i+1); err != nil {
+			*t = insights.Transaction{}
+			c.txs = c.txs[:len(c.txs)-1]
 			c.err = err
 			break
 		}
-		ld.keys.setKey(&t)
-		c.txs = append(c.txs, t)
-		c.hashes = append(c.hashes, transactionsTable.hash(&t))
+		ld.keys.setKey(t)
+		c.hashes = append(c.hashes, transactionsTable.hash(t))
 	}
 	return before + len(c.Transactions)
 }
