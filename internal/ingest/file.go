@@ -214,8 +214,7 @@ func (c *chunk) prepare(ld *Load, before int) int {
 
 // reset empties c for reuse.
 func (c *chunk) reset() {
-	c.Accounts, c.Balances = c.Accounts[:0], c.Balances[:0]
-	c.Parties, c.Transactions = c.Parties[:0], c.Transactions[:0]
+	c.Payload.Reset()
 	clear(c.txs) // drop the strings they hold
 	clear(c.hashes)
 	c.txs, c.hashes, c.err = c.txs[:0], c.hashes[:0], nil

@@ -30,6 +30,19 @@ type Payload struct {
 	Balances     []Balance
 	Transactions []Transaction
 	Parties      []Party
+	// parts holds the nested records (amounts, codes, merchant details)
+	// of the transactions that LineDecoder scanned, so that a Payload
+	// reused through Reset allocates none for them.
+	parts []transactionParts
+}
+
+// Reset empties p for the records of the next decode and keeps its memory.
+// Those records reuse the memory of the records p held, so none of these
+// may be used after Reset.
+func (p *Payload) Reset() {
+	p.Accounts, p.Balances = p.Accounts[:0], p.Balances[:0]
+	p.Transactions, p.Parties = p.Transactions[:0], p.Parties[:0]
+	p.parts = p.parts[:0]
 }
 
 // Decoder decodes and validates OBIE files. The zero Decoder reads

@@ -120,7 +120,8 @@ func (p *Payload) addFast(v *validator, name string, record []byte) bool {
 	case ResourceTransaction:
 		p.Transactions = append(p.Transactions, Transaction{})
 		rec := &p.Transactions[len(p.Transactions)-1]
-		if !scanTransaction(record, rec) && !unmarshalAgain(record, rec) {
+		p.parts = append(p.parts, transactionParts{})
+		if !scanTransaction(record, rec, &p.parts[len(p.parts)-1]) && !unmarshalAgain(record, rec) {
 			p.Transactions = p.Transactions[:len(p.Transactions)-1]
 			return false
 		}

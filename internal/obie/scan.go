@@ -21,8 +21,8 @@ import (
 // and the nested records one allocation, where a general decoder
 // allocates each of them. So a caller that keeps one of the strings long
 // after the record clones it, or it keeps the whole record in memory.
-func scanTransaction(record []byte, t *Transaction) bool {
-	s := scanner{data: record, text: string(record)}
+func scanTransaction(record []byte, t *Transaction, parts *transactionParts) bool {
+	s := scanner{data: record, text: string(record), parts: parts}
 	if !s.transaction(t) {
 		return false
 	}
@@ -154,7 +154,8 @@ func pick(i int, a, b *string) *string {
 	return b
 }
 
-// nested returns the nested records of the transaction, allocated at the
+// nested returns the nested records of the transaction: the zeroed parts
+// that the caller of scanTransaction passed, or new ones allocated at the
 // first nested record.
 func (s *scanner) nested() *transactionParts {
 	if s.parts == nil {

@@ -71,7 +71,7 @@ var scanRecords = []struct {
 func TestScanTransaction_agrees(t *testing.T) {
 	for _, tc := range scanRecords {
 		var scanned Transaction
-		ok := scanTransaction([]byte(tc.record), &scanned)
+		ok := scanTransaction([]byte(tc.record), &scanned, nil)
 		if ok != tc.scanned {
 			t.Errorf("scanTransaction(%s) = %v, want %v", tc.record, ok, tc.scanned)
 			continue
@@ -105,7 +105,7 @@ func TestScanTransaction_generatedFeedLine(t *testing.T) {
 		`"ProprietaryBankTransactionCode":{"Code":"PMT","Issuer":"Bank"},` +
 		`"MerchantDetails":{"MerchantName":"TESCO STORES 2231","MerchantCategoryCode":"5411"}}`)
 	var tx Transaction
-	if !scanTransaction(line, &tx) {
+	if !scanTransaction(line, &tx, nil) {
 		t.Fatal("scanTransaction did not take a line of the generated feed")
 	}
 	checkAsEncodingJSON(t, line, &tx)
@@ -126,7 +126,7 @@ func FuzzScanTransaction(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, record []byte) {
 		var scanned Transaction
-		if !scanTransaction(record, &scanned) {
+		if !scanTransaction(record, &scanned, nil) {
 			return
 		}
 		if !utf8.Valid(record) {
