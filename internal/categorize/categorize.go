@@ -50,7 +50,7 @@ func (c *Categorizer) Categorize(t *insights.Transaction) {
 // names repeat from payment to payment, and normalising one costs several
 // times a lookup.
 func (c *Categorizer) ForLoad() func(t *insights.Transaction) {
-	memo := &loadMemo{names: map[string]string{}}
+	memo := &loadMemo{names: map[string]string{}, settled: map[string]string{}}
 	return func(t *insights.Transaction) {
 		d := c.decide(t, memo)
 		t.Category, t.CategoryRule = d.category, d.rule
@@ -65,8 +65,13 @@ const memoNames = 4096
 // of bank transaction codes, of which a feed has a handful.
 type loadMemo struct {
 	names map[string]string
-	pays  [8]paymentMemo
-	next  int // the entry of pays to replace next
+	// settled maps a first pass of normalising a narrative to its final
+	// form. A narrative often differs from others only in a reference
+	// that the first pass removes, and the later passes run only on what
+	// is left, so they are looked up here.
+	settled map[string]string
+	pays    [8]paymentMemo
+	next    int // the entry of pays to replace next
 }
 
 type paymentMemo struct {
@@ -87,6 +92,25 @@ func (m *loadMemo) normalize(s string) string {
 	// with a whole decoded record, which the memo must not keep alive.
 	n = strings.Clone(n)
 	m.names[strings.Clone(s)] = n
+	return n
+}
+
+// normalizeNarrative returns NormalizeCounterparty(s) for a narrative.
+func (m *loadMemo) normalizeNarrative(s string) string {
+	once := normalizeOnce(s)
+	if !containsDigit(once) {
+		return once // settle would return it unchanged
+	}
+	if n, ok := m.settled[once]; ok {
+		return n
+	}
+	n := settle(once)
+	if len(m.settled) >= memoNames {
+		clear(m.settled)
+	}
+	// Both may share memory with a whole decoded record.
+	n = strings.Clone(n)
+	m.settled[strings.Clone(once)] = n
 	return n
 }
 
@@ -117,10 +141,11 @@ func (x *text) get() (counterparty, description string) {
 	if !x.done {
 		if x.memo != nil {
 			x.counterparty = x.memo.normalize(x.t.Counterparty)
+			x.description = x.memo.normalizeNarrative(x.t.Description)
 		} else {
 			x.counterparty = NormalizeCounterparty(x.t.Counterparty)
+			x.description = NormalizeCounterparty(x.t.Description)
 		}
-		x.description = NormalizeCounterparty(x.t.Description)
 		x.done = true
 	}
 	return x.counterparty, x.description

@@ -184,6 +184,27 @@ func TestCategorize_rules(t *testing.T) {
 	}
 }
 
+// TestLoadMemo_narratives checks that a load normalises narratives as
+// NormalizeCounterparty does when it looks up the later passes: for
+// narratives that share a first pass, that need several passes, and past
+// the bound of the memo.
+func TestLoadMemo_narratives(t *testing.T) {
+	memo := &loadMemo{names: map[string]string{}, settled: map[string]string{}}
+	forms := []string{"TESCO STORES %d REF %d", "ACME %d DD MAY %d", "CARD PAYMENT TO SHOP %d ON 12 DD MAY ref %d",
+		"Bill Payment %d Council Tax %d", "%d %d"}
+	for i := range 3 * memoNames {
+		narrative := fmt.Sprintf(forms[i%len(forms)], i%40, 100000+i)
+		for range 2 {
+			if got, want := memo.normalizeNarrative(narrative), NormalizeCounterparty(narrative); got != want {
+				t.Fatalf("normalizeNarrative(%q) = %q, want %q", narrative, got, want)
+			}
+		}
+		if len(memo.settled) > memoNames {
+			t.Fatalf("memo holds %d narratives, more than %d", len(memo.settled), memoNames)
+		}
+	}
+}
+
 func TestLoadMemo_boundedNames(t *testing.T) {
 	memo := &loadMemo{names: map[string]string{}}
 	for i := range 3 * memoNames {

@@ -51,7 +51,12 @@ var typeCodes = map[string]bool{
 // Only a result with a digit can change again, because every pattern left
 // to match after the first pass needs one. The reference test checks this.
 func NormalizeCounterparty(s string) string {
-	s = normalizeOnce(s)
+	return settle(normalizeOnce(s))
+}
+
+// settle runs normalizeOnce on s, a result of it, until the result stays
+// the same: the later passes of NormalizeCounterparty.
+func settle(s string) string {
 	for range maxPasses {
 		if !containsDigit(s) {
 			break
