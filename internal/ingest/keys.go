@@ -43,21 +43,26 @@ func appendTimeField(dst []byte, t time.Time) []byte {
 		return appendField(dst, formatTime(t))
 	}
 	hour, minute, sec := t.Clock()
-	dst = binary.AppendUvarint(dst, uint64(len(hashTimeLayout)))
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sec, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, t.Nanosecond()/int(time.Millisecond), 3)
-	return append(dst, 'Z')
+	milli := t.Nanosecond() / int(time.Millisecond)
+	var b [len(hashTimeLayout)]byte
+	putPair(b[0:], year/100)
+	putPair(b[2:], year%100)
+	b[4] = '-'
+	putPair(b[5:], int(month))
+	b[7] = '-'
+	putPair(b[8:], day)
+	b[10] = 'T'
+	putPair(b[11:], hour)
+	b[13] = ':'
+	putPair(b[14:], minute)
+	b[16] = ':'
+	putPair(b[17:], sec)
+	b[19] = '.'
+	b[20] = byte('0' + milli/100)
+	putPair(b[21:], milli%100)
+	b[23] = 'Z'
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b[:]...)
 }
 
 // appendDateField appends d as insights.Date.String formats it.
@@ -65,12 +70,15 @@ func appendDateField(dst []byte, d insights.Date) []byte {
 	if d.IsZero() || d.Year < 0 || d.Year > 9999 || d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 {
 		return appendField(dst, d.String())
 	}
-	dst = binary.AppendUvarint(dst, uint64(len("2006-01-02")))
-	dst = appendDigits(dst, d.Year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(d.Month), 2)
-	dst = append(dst, '-')
-	return appendDigits(dst, d.Day, 2)
+	var b [len("2006-01-02")]byte
+	putPair(b[0:], d.Year/100)
+	putPair(b[2:], d.Year%100)
+	b[4] = '-'
+	putPair(b[5:], int(d.Month))
+	b[7] = '-'
+	putPair(b[8:], d.Day)
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b[:]...)
 }
 
 // appendAmountField appends a as insights.Amount.String formats it: the
@@ -101,13 +109,35 @@ func appendAmountField(dst []byte, a insights.Amount) []byte {
 func appendDigits(dst []byte, v, width int) []byte {
 	var b [20]byte
 	i := len(b)
-	for v > 0 || i > len(b)-width {
+	for v >= 100 {
+		i -= 2
+		putPair(b[i:], v%100)
+		v /= 100
+	}
+	if v >= 10 {
+		i -= 2
+		putPair(b[i:], v)
+	} else if v > 0 {
 		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
+		b[i] = byte('0' + v)
+	}
+	for i > len(b)-width {
+		i--
+		b[i] = '0'
 	}
 	return append(dst, b[i:]...)
 }
+
+// putPair writes v, below 100, as two decimal digits at the start of b.
+// Hashing formats several numbers a row; a division a digit cost more
+// than a table lookup a pair.
+func putPair(b []byte, v int) {
+	b[0], b[1] = digitPairs[2*v], digitPairs[2*v+1]
+}
+
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" + "60616263646566676869" +
+	"70717273747576777879" + "80818283848586878889" + "90919293949596979899"
 
 // sumHex returns the hex SHA-256 of b.
 func sumHex(b []byte) string {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
@@ -157,19 +158,26 @@ func TestAppendFields_sameAsStrings(t *testing.T) {
 		time.Date(-5, 3, 1, 0, 0, 0, 0, time.UTC),
 		time.Unix(0, 0),
 	}
+	amounts := []insights.Amount{0, 1, -1, 99999, 100000, -100000, 123456789, -5, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
+	dates := []insights.Date{{}, {Year: 2024, Month: 2, Day: 29}, {Year: 7, Month: 1, Day: 5}, {Year: 12345, Month: 1, Day: 1},
+		{Year: -1, Month: 1, Day: 1}, {Year: 2024, Month: 12, Day: 31}}
+	// Values with every digit in every place, from a fixed seed.
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		times = append(times, time.Unix(r.Int64N(253402300800), r.Int64N(1e9)))
+		amounts = append(amounts, insights.Amount(r.Int64()>>r.IntN(63)), -insights.Amount(r.Int64N(1e12)))
+		dates = append(dates, insights.Date{Year: r.IntN(10000), Month: time.Month(1 + r.IntN(12)), Day: 1 + r.IntN(28)})
+	}
 	for _, tm := range times {
 		if got, want := appendTimeField(nil, tm), appendField(nil, formatTime(tm)); string(got) != string(want) {
 			t.Errorf("appendTimeField(%v) = %q, want %q", tm, got, want)
 		}
 	}
-	amounts := []insights.Amount{0, 1, -1, 99999, 100000, -100000, 123456789, -5, math.MaxInt64, math.MinInt64, math.MinInt64 + 1}
 	for _, a := range amounts {
 		if got, want := appendAmountField(nil, a), appendField(nil, a.String()); string(got) != string(want) {
 			t.Errorf("appendAmountField(%d) = %q, want %q", int64(a), got, want)
 		}
 	}
-	dates := []insights.Date{{}, {Year: 2024, Month: 2, Day: 29}, {Year: 7, Month: 1, Day: 5}, {Year: 12345, Month: 1, Day: 1},
-		{Year: -1, Month: 1, Day: 1}, {Year: 2024, Month: 12, Day: 31}}
 	for _, d := range dates {
 		if got, want := appendDateField(nil, d), appendField(nil, d.String()); string(got) != string(want) {
 			t.Errorf("appendDateField(%+v) = %q, want %q", d, got, want)
