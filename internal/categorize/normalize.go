@@ -54,8 +54,8 @@ func NormalizeCounterparty(s string) string {
 	return settle(normalizeOnce(s))
 }
 
-// settle runs normalizeOnce on s, a result of it, until the result stays
-// the same: the later passes of NormalizeCounterparty.
+// settle runs the passes of NormalizeCounterparty after the first on s,
+// the result of the first, until the result stays the same.
 func settle(s string) string {
 	for range maxPasses {
 		if !containsDigit(s) {

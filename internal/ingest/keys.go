@@ -129,8 +129,8 @@ func appendDigits(dst []byte, v, width int) []byte {
 }
 
 // putPair writes v, below 100, as two decimal digits at the start of b.
-// Hashing formats several numbers a row; a division a digit cost more
-// than a table lookup a pair.
+// Hashing formats several numbers a row, and a table lookup a pair costs
+// less than a division a digit.
 func putPair(b []byte, v int) {
 	b[0], b[1] = digitPairs[2*v], digitPairs[2*v+1]
 }
@@ -182,13 +182,13 @@ func setTransactionKeys(txs []insights.Transaction) {
 // match between files.
 //
 // NOTE: seen grows by 50 to 100 bytes per transaction without a
-// TransactionId (measured with Go 1.27), the only state of a load that
-// grows with its size; a 10-million-row file without any TransactionId
-// would need up to 1 GB.
+// TransactionId (measured with Go 1.27). It is the only state of a load
+// that grows with its size, and a 10-million-row file without any
+// TransactionId would need up to 1 GB.
 type keyer struct {
 	// seen counts the transactions of each fingerprint so far, by the
 	// SHA-256 of its fields. Its keys and values hold no pointers, so the
-	// garbage collector does not scan its entries; with hex strings as
+	// garbage collector does not scan its entries. With hex strings as
 	// keys, it marked each of them at every cycle.
 	seen map[[sha256.Size]byte]int
 }
