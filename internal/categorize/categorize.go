@@ -84,15 +84,7 @@ func (m *loadMemo) normalize(s string) string {
 	if n, ok := m.names[s]; ok {
 		return n
 	}
-	n := NormalizeCounterparty(s)
-	if len(m.names) >= memoNames {
-		clear(m.names)
-	}
-	// The name, and n when normalising only sliced it, may share memory
-	// with a whole decoded record, which the memo must not keep alive.
-	n = strings.Clone(n)
-	m.names[strings.Clone(s)] = n
-	return n
+	return remember(m.names, s, NormalizeCounterparty(s))
 }
 
 // normalizeNarrative returns NormalizeCounterparty(s) for a narrative.
@@ -104,14 +96,20 @@ func (m *loadMemo) normalizeNarrative(s string) string {
 	if n, ok := m.settled[once]; ok {
 		return n
 	}
-	n := settle(once)
-	if len(m.settled) >= memoNames {
-		clear(m.settled)
+	return remember(m.settled, once, settle(once))
+}
+
+// remember stores copies of key and value in memo, emptied first when it
+// holds memoNames entries, and returns the copy of value. A name, and its
+// normalised form when normalising only sliced it, may share memory with
+// a whole decoded record, which the memo must not keep alive.
+func remember(memo map[string]string, key, value string) string {
+	if len(memo) >= memoNames {
+		clear(memo)
 	}
-	// Both may share memory with a whole decoded record.
-	n = strings.Clone(n)
-	m.settled[strings.Clone(once)] = n
-	return n
+	value = strings.Clone(value)
+	memo[strings.Clone(key)] = value
+	return value
 }
 
 func (m *loadMemo) paymentType(t *insights.Transaction) paymentSignal {
