@@ -20,6 +20,7 @@ require (
 	github.com/vektah/gqlparser/v2 v2.5.64
 	github.com/zeebo/blake3 v0.2.4
 	golang.org/x/text v0.44.0
+	lukechampine.com/blake3 v1.4.1
 )
 
 require (

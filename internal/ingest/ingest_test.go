@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"github.com/openbanking-insights/insights/internal/obie"
 	"github.com/openbanking-insights/insights/internal/store"
 	"github.com/openbanking-insights/insights/internal/store/storetest"
+	// The service hashes files with lukechampine.com/blake3. This other
+	// implementation, which it used before, checks the digests against it.
 	"github.com/zeebo/blake3"
 )
 
@@ -123,6 +126,39 @@ func TestLoadFile_loadTwiceSameCounts(t *testing.T) {
 				t.Errorf("load tables left after the skipped loads: %v", tables)
 			}
 		})
+	}
+}
+
+// TestCheckFile_largeFileDigest hashes a file of several copy buffers,
+// not a multiple of BLAKE3's chunk size, and compares the digest with
+// another implementation's. Files loaded before keep their digests.
+func TestCheckFile_largeFileDigest(t *testing.T) {
+	l := newLoader(t, storetest.New(t))
+	data := make([]byte, 5<<20+12345)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	path := filepath.Join(t.TempDir(), "feed.ndjson")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	check := l.checkFile(context.Background(), "c1", path, f)
+	if check.err != nil {
+		t.Fatal(check.err)
+	}
+	want := blake3.Sum256(data)
+	if check.digest != fileDigestPrefix+hex.EncodeToString(want[:]) {
+		t.Errorf("digest = %s, want %s%x", check.digest, fileDigestPrefix, want)
+	}
+	if check.loaded {
+		t.Error("a file never loaded is reported as loaded")
 	}
 }
 
