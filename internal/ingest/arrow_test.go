@@ -14,12 +14,11 @@ import (
 	"github.com/openbanking-insights/insights/internal/store/storetest"
 )
 
-// TestLoad_lowCardinalityColumnsStoredAsSent stages transactions whose
-// LowCardinality columns take more distinct values in a batch than
-// lowCardColumn remembers as recent, the empty string among them, across
-// batches that each start a new dictionary. Every stored value must be the
-// one the feed sent, in its own row.
-func TestLoad_lowCardinalityColumnsStoredAsSent(t *testing.T) {
+// TestLoad_lowCardinalityValuesStored stages LowCardinality columns with
+// more distinct values a batch than lowCardColumn keeps as recent, the
+// empty string among them, over batches that each start a new
+// dictionary. Each row must store the values the feed sent.
+func TestLoad_lowCardinalityValuesStored(t *testing.T) {
 	engine := storetest.New(t)
 	cat := categorize.New()
 	l := &Loader{Engine: engine, Categorizer: cat, BatchSize: 7}
@@ -127,8 +126,11 @@ func TestLowCardColumn_batches(t *testing.T) {
 		for _, v := range values {
 			distinct[v] = true
 		}
-		if !slices.Equal(got, values) || dict.Len() != len(distinct) {
-			t.Errorf("batch %d: got %q from a dictionary of %d values, want %q from %d", n, got, dict.Len(), values, len(distinct))
+		if !slices.Equal(got, values) {
+			t.Errorf("batch %d holds %q, want %q", n, got, values)
+		}
+		if dict.Len() != len(distinct) {
+			t.Errorf("batch %d has a dictionary of %d values, want its %d distinct values", n, dict.Len(), len(distinct))
 		}
 		rec.Release()
 	}

@@ -118,11 +118,11 @@ func TestPayload_resetReusesNoRecord(t *testing.T) {
 		t.Fatalf("reused payload holds %d nested parts, want %d", len(reused.parts), len(second))
 	}
 	if !reflect.DeepEqual(records(reused), records(fresh)) {
-		t.Errorf("records after Reset:\n%s\nwant, as a new Payload gets:\n%s", recordsJSON(t, reused), recordsJSON(t, fresh))
+		t.Errorf("records after Reset:\n%s\nwant, as a new Payload gets:\n%s", transactionsJSON(t, reused), transactionsJSON(t, fresh))
 	}
 }
 
-func recordsJSON(t *testing.T, p *Payload) []byte {
+func transactionsJSON(t *testing.T, p *Payload) []byte {
 	t.Helper()
 	b, err := json.Marshal(p.Transactions)
 	if err != nil {
