@@ -3,12 +3,15 @@ package ingest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/zeebo/xxh3"
 
 	insights "github.com/openbanking-insights/insights"
 	"github.com/openbanking-insights/insights/internal/obie"
@@ -97,9 +100,10 @@ func TestHashFields_unambiguous(t *testing.T) {
 	}
 }
 
-// TestTransactionHash_sameAsFieldList pins the content hash and the
-// fingerprint key to their definition as hashFields over the formatted
-// fields, so rows stored before keep matching new rows of the same content.
+// TestTransactionHash_sameAsFieldList pins the content hash to the XXH3
+// of the length-prefixed formatted fields, and the fingerprint key to
+// hashFields over them, so rows stored before keep matching new rows of
+// the same content.
 func TestTransactionHash_sameAsFieldList(t *testing.T) {
 	txs := ozoneTransactions(t)
 	txs = append(txs, insights.Transaction{AccountID: "A1", Status: insights.StatusPending, Amount: 5,
@@ -107,10 +111,14 @@ func TestTransactionHash_sameAsFieldList(t *testing.T) {
 		Description: "ÜBER 9", Category: insights.CategoryUncategorized})
 	for i := range txs {
 		tx := &txs[i]
-		want := hashFields(tx.AccountID, tx.Key, tx.TransactionID, string(tx.Status), formatTime(tx.BookingTime),
+		var input []byte
+		for _, f := range []string{tx.AccountID, tx.Key, tx.TransactionID, string(tx.Status), formatTime(tx.BookingTime),
 			formatTime(tx.ValueTime), tx.BookingDate.String(), tx.Amount.String(), tx.Currency, tx.Description,
 			tx.Counterparty, tx.MCC, tx.BankTransactionCode, tx.BankTransactionSubCode, tx.ProprietaryCode,
-			tx.ProprietaryIssuer, string(tx.Category), tx.CategoryRule)
+			tx.ProprietaryIssuer, string(tx.Category), tx.CategoryRule} {
+			input = appendField(input, f)
+		}
+		want := fmt.Sprintf("%016x", xxh3.Hash(input))
 		if got := transactionHash(tx); got != want {
 			t.Fatalf("transactionHash of transaction %d = %s, want %s", i, got, want)
 		}

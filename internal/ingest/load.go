@@ -155,7 +155,7 @@ func (l *Loader) Begin(ctx context.Context, customerID, source string) (*Load, e
 // the load_id column of every row the load inserts.
 func (ld *Load) ID() string { return ld.id }
 
-// hashBytes returns a content hash (64 hex digits) as bytes for digest
+// hashBytes returns a content hash (hex digits) as bytes for digest
 // without allocating them. The bytes are valid until the next call.
 func (ld *Load) hashBytes(hash string) []byte {
 	if len(hash) > len(ld.hashBuf) {
