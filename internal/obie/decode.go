@@ -173,6 +173,7 @@ type LineDecoder struct {
 	Errors *ErrorList
 	source string
 	v      *validator
+	orders keyOrders // the order of the keys in the file's records
 }
 
 // NewLineDecoder returns a LineDecoder for the NDJSON file named source.
@@ -199,7 +200,7 @@ func (ld *LineDecoder) Decode(lineNo int, line []byte, p *Payload) bool {
 	// Most lines take the fast path: one decode with goccy/go-json. A line
 	// it does not take, or whose record goccy/go-json cannot decode, is
 	// decoded again below, where encoding/json locates the problem.
-	if name, record, ok := splitLine(line); ok && fastLines && p.addFast(ld.v, name, record) {
+	if name, record, ok := splitLine(line); ok && fastLines && p.addFast(ld.v, &ld.orders, name, record) {
 		return ld.Errors.Len() == before || ld.dropLast(p, name)
 	}
 

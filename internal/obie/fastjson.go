@@ -100,7 +100,7 @@ func splitLine(line []byte) (name string, record []byte, ok bool) {
 // cannot decode the record, it returns false and has reported and
 // appended nothing. The caller then decodes the line with encoding/json,
 // which locates the problem.
-func (p *Payload) addFast(v *validator, name string, record []byte) bool {
+func (p *Payload) addFast(v *validator, orders *keyOrders, name string, record []byte) bool {
 	path := linePaths[name]
 	switch name {
 	case ResourceAccount:
@@ -121,7 +121,7 @@ func (p *Payload) addFast(v *validator, name string, record []byte) bool {
 		p.Transactions = append(p.Transactions, Transaction{})
 		rec := &p.Transactions[len(p.Transactions)-1]
 		p.parts = append(p.parts, transactionParts{})
-		if !scanTransaction(record, rec, &p.parts[len(p.parts)-1]) && !unmarshalAgain(record, rec) {
+		if !scanTransaction(record, rec, &p.parts[len(p.parts)-1], orders) && !unmarshalAgain(record, rec) {
 			p.Transactions = p.Transactions[:len(p.Transactions)-1]
 			return false
 		}

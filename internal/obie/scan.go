@@ -21,8 +21,11 @@ import (
 // and the nested records one allocation, where a general decoder
 // allocates each of them. So a caller that keeps one of the strings long
 // after the record clones it, or it keeps the whole record in memory.
-func scanTransaction(record []byte, t *Transaction, parts *transactionParts) bool {
-	s := scanner{data: record, text: string(record), parts: parts}
+func scanTransaction(record []byte, t *Transaction, parts *transactionParts, orders *keyOrders) bool {
+	if orders == nil {
+		orders = new(keyOrders)
+	}
+	s := scanner{data: record, text: string(record), parts: parts, orders: orders}
 	if !s.transaction(t) {
 		return false
 	}
@@ -57,6 +60,22 @@ var (
 	cashAccountKeys        = []string{"Name"}
 )
 
+// keyOrders holds the order of keys that the records of one input gave,
+// one keyOrder for each key list. A sender's serializer usually writes
+// the keys of every record in one order, and the published OBIE examples
+// use several orders. So the scanner compares the input with the key that
+// came next in the record before (scanner.key).
+type keyOrders struct {
+	transaction, amount, bankCode, proprietaryCode, balance, merchant, cashAccount keyOrder
+}
+
+// keyOrder is the order of the keys of one list in the last object read.
+// next[0] is 1 + the position in the list of the first key, next[i+1] of
+// the key after key i, and 0 where none is known.
+type keyOrder struct {
+	next [17]uint8
+}
+
 // maxSkipDepth bounds the nesting of values the scanner skips; deeper
 // values go to the general decoder.
 const maxSkipDepth = 32
@@ -64,14 +83,15 @@ const maxSkipDepth = 32
 // scanner reads one JSON record from data. Every method reports false
 // when the input is not in the shape scanTransaction accepts.
 type scanner struct {
-	data  []byte
-	text  string // string(data), which decoded strings slice
-	pos   int
-	parts *transactionParts
+	data   []byte
+	text   string // string(data), which decoded strings slice
+	pos    int
+	parts  *transactionParts
+	orders *keyOrders
 }
 
 func (s *scanner) transaction(t *Transaction) bool {
-	return s.object(transactionKeys, transactionKey, func(i int) bool {
+	return s.object(transactionKeys, transactionKey, &s.orders.transaction, func(i int) bool {
 		switch i {
 		case 0:
 			return s.str(&t.AccountID)
@@ -99,17 +119,17 @@ func (s *scanner) transaction(t *Transaction) bool {
 			return s.amount(t.Amount)
 		case 10:
 			t.BankTransactionCode = &p.code
-			return s.object(bankCodeKeys, bankCodeKey, func(i int) bool {
+			return s.object(bankCodeKeys, bankCodeKey, &s.orders.bankCode, func(i int) bool {
 				return s.str(pick(i, &p.code.Code, &p.code.SubCode))
 			})
 		case 11:
 			t.ProprietaryBankTransactionCode = &p.proprietary
-			return s.object(proprietaryCodeKeys, proprietaryCodeKey, func(i int) bool {
+			return s.object(proprietaryCodeKeys, proprietaryCodeKey, &s.orders.proprietaryCode, func(i int) bool {
 				return s.str(pick(i, &p.proprietary.Code, &p.proprietary.Issuer))
 			})
 		case 12:
 			t.Balance = &p.balance
-			return s.object(transactionBalanceKeys, transactionBalanceKey, func(i int) bool {
+			return s.object(transactionBalanceKeys, transactionBalanceKey, &s.orders.balance, func(i int) bool {
 				switch i {
 				case 0:
 					p.balance.Amount = &p.balanceAmount
@@ -121,21 +141,21 @@ func (s *scanner) transaction(t *Transaction) bool {
 			})
 		case 13:
 			t.MerchantDetails = &p.merchant
-			return s.object(merchantKeys, merchantKey, func(i int) bool {
+			return s.object(merchantKeys, merchantKey, &s.orders.merchant, func(i int) bool {
 				return s.str(pick(i, &p.merchant.MerchantName, &p.merchant.MerchantCategoryCode))
 			})
 		case 14:
 			t.CreditorAccount = &p.creditor
-			return s.object(cashAccountKeys, cashAccountKey, func(int) bool { return s.str(&p.creditor.Name) })
+			return s.object(cashAccountKeys, cashAccountKey, &s.orders.cashAccount, func(int) bool { return s.str(&p.creditor.Name) })
 		default:
 			t.DebtorAccount = &p.debtor
-			return s.object(cashAccountKeys, cashAccountKey, func(int) bool { return s.str(&p.debtor.Name) })
+			return s.object(cashAccountKeys, cashAccountKey, &s.orders.cashAccount, func(int) bool { return s.str(&p.debtor.Name) })
 		}
 	})
 }
 
 func (s *scanner) amount(a *Amount) bool {
-	return s.object(amountKeys, amountKey, func(i int) bool {
+	return s.object(amountKeys, amountKey, &s.orders.amount, func(i int) bool {
 		switch i {
 		case 0:
 			return s.str(&a.Amount)
@@ -193,8 +213,9 @@ func (s *scanner) next() byte {
 // object reads an object whose decoded keys are keys; index returns the
 // position of a key in keys, or -1. For each of them it calls value with
 // that position and the scanner at the value; value reads the value.
-// Other keys have their values skipped.
-func (s *scanner) object(keys []string, index func(key []byte) int, value func(i int) bool) bool {
+// Other keys have their values skipped. order learns the order of the
+// keys for the next object of the list.
+func (s *scanner) object(keys []string, index func(key []byte) int, order *keyOrder, value func(i int) bool) bool {
 	if s.next() != '{' {
 		return false
 	}
@@ -204,20 +225,21 @@ func (s *scanner) object(keys []string, index func(key []byte) int, value func(i
 		return true
 	}
 	var given uint32
+	prev := 0 // 1 + the position of the last key read, 0 before the first
 	for {
-		start, end, ok := s.plainString()
+		i, key, ok := s.key(keys, int(order.next[prev])-1, index)
 		if !ok || s.next() != ':' {
 			return false
 		}
 		s.pos++
-		key := s.data[start:end]
-		i := index(key)
 		switch {
 		case i >= 0:
 			if given&(1<<i) != 0 || !value(i) {
 				return false
 			}
 			given |= 1 << i
+			order.next[prev] = uint8(i + 1)
+			prev = i + 1
 		case foldsToKey(keys, key):
 			return false
 		default:
@@ -235,6 +257,30 @@ func (s *scanner) object(keys []string, index func(key []byte) int, value func(i
 			return false
 		}
 	}
+}
+
+// key reads an object key and returns its position in keys, or -1 and
+// the key. It first compares the input with keys[guess], the key expected
+// there (-1 for none), which costs less than scanning the string and
+// looking it up with index.
+func (s *scanner) key(keys []string, guess int, index func(key []byte) int) (int, []byte, bool) {
+	if s.next() != '"' {
+		return 0, nil, false
+	}
+	if guess >= 0 {
+		k := keys[guess]
+		end := s.pos + 1 + len(k)
+		if end < len(s.data) && s.data[end] == '"' && string(s.data[s.pos+1:end]) == k {
+			s.pos = end + 1
+			return guess, nil, true
+		}
+	}
+	start, end, ok := s.plainString()
+	if !ok {
+		return 0, nil, false
+	}
+	key := s.data[start:end]
+	return index(key), key, true
 }
 
 // The index functions of each key list, a switch being several times
