@@ -95,7 +95,8 @@ func normalizeOnce(s string) string {
 		if mayHaveNamedDate(s) {
 			s = namedDate.ReplaceAllString(s, " ")
 		}
-		s = removeReferences(s)
+		// Drop the references and run step 3 in one pass.
+		return stripLeadPhrases(joinKeptWordsWithoutReferences(s))
 	}
 
 	// Step 3: drop payment-type words, then the phrases they may have hidden.
@@ -183,7 +184,7 @@ func isTypeCode(w string) bool {
 // isSpace matches the ASCII white space that strings.Fields splits on. After
 // replacePunctuation only ' ' is left, but the input of a test may differ.
 func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+	return c == ' ' || '\t' <= c && c <= '\r' // \t \n \v \f \r
 }
 
 // mayHaveMaskedCard reports whether s has four X or * in a row, or two *
@@ -285,48 +286,76 @@ func keptByte(c byte) bool {
 
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
 
-// removeReferences drops numbers of five or more digits and words of eight
-// or more characters with three or more digits in them. It keeps short
-// numbers and names such as the 7 of "7 ELEVEN", "O2" or a store number. s
-// holds only A-Z, 0-9, '&' and spaces, so a word is a run of A-Z and 0-9.
-func removeReferences(s string) string {
-	var b strings.Builder
-	changed := false
-	for i := 0; i < len(s); {
-		if !isWordByte(s[i]) {
-			if changed {
-				b.WriteByte(s[i])
-			}
-			i++
-			continue
-		}
-		j, digits := i, 0
-		for j < len(s) && isWordByte(s[j]) {
-			if isDigitByte(s[j]) {
-				digits++
-			}
-			j++
-		}
-		word := s[i:j]
-		isNumber := digits == len(word)
-		drop := digits > 0 && (isNumber && digits >= 5 || !isNumber && len(word) >= 8 && digits >= 3)
-		if drop && !changed {
-			b.Grow(len(s))
-			b.WriteString(s[:i])
-			changed = true
-		}
+// joinKeptWordsWithoutReferences returns joinKeptWords of s without its
+// references: numbers of five or more digits and words of eight or more
+// characters with three or more digits in them. It keeps short numbers
+// and names such as the 7 of "7 ELEVEN", "O2" or a store number. s holds
+// only A-Z, 0-9, '&' and white space, and a word is a run of A-Z and 0-9.
+// A dropped reference splits the text around it as a space would.
+//
+// It allocates at most one string, and none when the result is a part of
+// s. Most narratives with a digit have a reference, and removing it and
+// then joining the words was two passes and two new strings.
+func joinKeptWordsWithoutReferences(s string) string {
+	var out []byte // nil while the result so far is s[:n]
+	n := 0
+	add := func(from, to int) {
+		piece := s[from:to]
 		switch {
-		case drop:
-			b.WriteByte(' ')
-		case changed:
-			b.WriteString(word)
+		case piece == "" || isTypeCode(piece):
+			return
+		case out == nil && piece != "LIMITED" && (n == 0 && from == 0 || n > 0 && from == n+1 && s[n] == ' '):
+			n = to // the result is still a part of s
+			return
+		case out == nil:
+			out = append(make([]byte, 0, len(s)), s[:n]...)
 		}
-		i = j
+		if piece == "LIMITED" {
+			piece = "LTD"
+		}
+		if len(out) > 0 {
+			out = append(out, ' ')
+		}
+		out = append(out, piece...)
 	}
-	if !changed {
-		return s
+
+	for start := 0; start < len(s); {
+		for start < len(s) && isSpace(s[start]) {
+			start++
+		}
+		end := start
+		for end < len(s) && !isSpace(s[end]) {
+			end++
+		}
+		// s[start:end] is one field of joinKeptWords. Its pieces are
+		// what is left between the references.
+		from := start
+		for i := start; i < end; {
+			if !isWordByte(s[i]) {
+				i++
+				continue
+			}
+			j, digits := i, 0
+			for j < end && isWordByte(s[j]) {
+				if isDigitByte(s[j]) {
+					digits++
+				}
+				j++
+			}
+			isNumber := digits == j-i
+			if digits > 0 && (isNumber && digits >= 5 || !isNumber && j-i >= 8 && digits >= 3) {
+				add(from, i)
+				from = j
+			}
+			i = j
+		}
+		add(from, end)
+		start = end
 	}
-	return b.String()
+	if out == nil {
+		return s[:n]
+	}
+	return string(out)
 }
 
 func isWordByte(c byte) bool { return c >= 'A' && c <= 'Z' || isDigitByte(c) }

@@ -45,6 +45,12 @@ func referenceOnce(s string) string {
 	}
 
 	// Step 3: drop payment-type words, then the phrases they may have hidden.
+	return stripLeadPhrases(referenceKeptWords(s))
+}
+
+// referenceKeptWords returns the words of s joined by single spaces,
+// without payment-type codes and with LIMITED written as LTD.
+func referenceKeptWords(s string) string {
 	words := strings.Fields(s)
 	kept := words[:0]
 	for _, w := range words {
@@ -56,12 +62,11 @@ func referenceOnce(s string) string {
 			kept = append(kept, w)
 		}
 	}
-	return stripLeadPhrases(strings.Join(kept, " "))
+	return strings.Join(kept, " ")
 }
 
-// removeReferences drops numbers of five or more digits and words of eight
-// or more characters with three or more digits in them. It keeps short
-// numbers and names such as the 7 of "7 ELEVEN", "O2" or a store number.
+// referenceRemoveReferences replaces each reference, as
+// joinKeptWordsWithoutReferences defines it, by a space.
 func referenceRemoveReferences(s string) string {
 	return referenceWithDigit.ReplaceAllStringFunc(s, func(word string) string {
 		digits := 0
@@ -90,6 +95,23 @@ func TestNormalizeCounterparty_matchesReference(t *testing.T) {
 	for _, in := range inputs {
 		if got, want := NormalizeCounterparty(in), normalizeReference(in); got != want {
 			t.Errorf("NormalizeCounterparty(%q) = %q, reference gives %q", in, got, want)
+		}
+	}
+}
+
+// TestJoinKeptWordsWithoutReferences_matchesReference compares the one
+// pass with removing the references and then joining the kept words, on
+// text of the bytes that replacePunctuation leaves.
+func TestJoinKeptWordsWithoutReferences_matchesReference(t *testing.T) {
+	inputs := []string{
+		"", " ", "TESCO STORES 2231 REF 12345", "12345", " 12345 ", "12345 ACME", "ACME  12345  LTD",
+		"AB&1234567&CD", "&12345&", "1234567&", "LIMITED 12345", "DD 12345 SO", "A1B2C3D4 X", "A1B2C3D X",
+		"O2 7 ELEVEN 888", "ACME\t12345\tLIMITED", "ACME\tSTORES 12", "ACME 12345", "ACME LTD", "  ACME LTD", "ACME LTD ",
+		"ACME 123456 LTD 1234", "AB12CD34EF56", "DDR 99999 FPI", "ACME &12345", "X 00000 Y 0000 Z",
+	}
+	for _, in := range inputs {
+		if got, want := joinKeptWordsWithoutReferences(in), referenceKeptWords(referenceRemoveReferences(in)); got != want {
+			t.Errorf("joinKeptWordsWithoutReferences(%q) = %q, reference gives %q", in, got, want)
 		}
 	}
 }
