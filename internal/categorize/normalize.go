@@ -3,6 +3,7 @@ package categorize
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Patterns of the noise that UK banks add to a counterparty or narrative.
@@ -77,20 +78,28 @@ const maxPasses = 8
 // normalizeOnce runs each step of NormalizeCounterparty once.
 func normalizeOnce(s string) string {
 	// Step 1: upper-case and remove the noise that needs punctuation to be seen.
-	s = strings.ToUpper(s)
-	if strings.IndexByte(s, '\'') >= 0 {
-		s = strings.ReplaceAll(s, "'", "")
+	f := factsOf(s)
+	if f.notUpper || f.apostrophe {
+		s = strings.ToUpper(s)
+		if strings.IndexByte(s, '\'') >= 0 {
+			s = strings.ReplaceAll(s, "'", "")
+		}
+		f = factsOf(s)
 	}
-	hasDigit := containsDigit(s)
-	if mayHaveMaskedCard(s) {
+	hasDigit := f.digit
+	if f.maskedCard {
 		s = maskedCard.ReplaceAllString(s, " ")
+		f.numericDate, f.punctuation = mayHaveNumericDate(s), true
 	}
-	if hasDigit && mayHaveNumericDate(s) {
+	if hasDigit && f.numericDate {
 		s = numericDate.ReplaceAllString(s, " ")
+		f.punctuation = true
 	}
 
 	// Step 2: drop punctuation, then named dates and references.
-	s = replacePunctuation(s)
+	if f.punctuation {
+		s = replacePunctuation(s)
+	}
 	if hasDigit {
 		if mayHaveNamedDate(s) {
 			s = namedDate.ReplaceAllString(s, " ")
@@ -101,6 +110,50 @@ func normalizeOnce(s string) string {
 
 	// Step 3: drop payment-type words, then the phrases they may have hidden.
 	return stripLeadPhrases(joinKeptWords(s))
+}
+
+// textFacts holds the properties of a text that the first steps of
+// normalizeOnce test. factsOf finds all of them in one pass, where each
+// step read the whole text before.
+type textFacts struct {
+	notUpper    bool // a lower-case ASCII letter or a non-ASCII byte, which strings.ToUpper may change
+	apostrophe  bool
+	digit       bool
+	maskedCard  bool // mayHaveMaskedCard
+	numericDate bool // mayHaveNumericDate
+	punctuation bool // a byte that replacePunctuation replaces
+}
+
+// factsOf returns the textFacts of s.
+func factsOf(s string) textFacts {
+	var f textFacts
+	run := 0 // X and * in a row, as mayHaveMaskedCard counts them
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == 'X' || c == '*':
+			if run++; run >= 4 {
+				f.maskedCard = true
+			}
+			f.punctuation = f.punctuation || c == '*'
+			continue
+		case c >= 'A' && c <= 'Z' || c == ' ' || c == '&':
+		case isDigitByte(c):
+			f.digit = true
+			if i >= 2 && s[i-1] == '*' && s[i-2] == '*' {
+				f.maskedCard = true
+			}
+			if i+2 < len(s) && (s[i+1] == '/' || s[i+1] == '.' || s[i+1] == '-') && isDigitByte(s[i+2]) {
+				f.numericDate = true
+			}
+		default:
+			f.punctuation = true
+			f.apostrophe = f.apostrophe || c == '\''
+			f.notUpper = f.notUpper || c >= 'a' && c <= 'z' || c >= utf8.RuneSelf
+		}
+		run = 0
+	}
+	return f
 }
 
 // containsDigit reports whether s has an ASCII digit. strings.ContainsAny
@@ -185,26 +238,6 @@ func isTypeCode(w string) bool {
 // replacePunctuation only ' ' is left, but the input of a test may differ.
 func isSpace(c byte) bool {
 	return c == ' ' || '\t' <= c && c <= '\r' // \t \n \v \f \r
-}
-
-// mayHaveMaskedCard reports whether s has four X or * in a row, or two *
-// and a digit: every match of maskedCard contains one of them. Checking
-// for any X let names such as TAX or EXPRESS reach the regexp engine.
-func mayHaveMaskedCard(s string) bool {
-	run := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == 'X' || c == '*':
-			if run++; run == 4 {
-				return true
-			}
-		case isDigitByte(c) && i >= 2 && s[i-1] == '*' && s[i-2] == '*':
-			return true
-		default:
-			run = 0
-		}
-	}
-	return false
 }
 
 // mayHaveNumericDate reports whether s has a digit, then '/', '.' or '-',

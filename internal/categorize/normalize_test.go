@@ -72,6 +72,56 @@ func FuzzNormalizeCounterparty(f *testing.F) {
 	})
 }
 
+// FuzzFactsOf checks each fact of factsOf against a test of its own over
+// the whole text.
+func FuzzFactsOf(f *testing.F) {
+	for _, s := range []string{"XXXX1234 Sainsbury's S/MKT", "**12 AB", "TAX XXX* 1234", "X*X*", "25/03/26 ACME",
+		"Café Nérо 12", "ACME & CO", "EXPRESS", "AB 1-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := factsOf(s)
+		if want := strings.ToUpper(s) != s; want && !got.notUpper {
+			t.Errorf("factsOf(%q).notUpper = false, but strings.ToUpper changes the text", s)
+		}
+		if want := strings.IndexByte(s, '\'') >= 0; got.apostrophe != want {
+			t.Errorf("factsOf(%q).apostrophe = %v, want %v", s, got.apostrophe, want)
+		}
+		if want := containsDigit(s); got.digit != want {
+			t.Errorf("factsOf(%q).digit = %v, want %v", s, got.digit, want)
+		}
+		if want := mayHaveMaskedCard(s); got.maskedCard != want {
+			t.Errorf("factsOf(%q).maskedCard = %v, want %v", s, got.maskedCard, want)
+		}
+		if want := mayHaveNumericDate(s); got.numericDate != want {
+			t.Errorf("factsOf(%q).numericDate = %v, want %v", s, got.numericDate, want)
+		}
+		if want := replacePunctuation(s) != s; got.punctuation != want {
+			t.Errorf("factsOf(%q).punctuation = %v, want %v", s, got.punctuation, want)
+		}
+	})
+}
+
+// mayHaveMaskedCard reports whether s has four X or * in a row, or two *
+// and a digit: every match of maskedCard contains one of them. It is the
+// definition that factsOf finds in its one pass.
+func mayHaveMaskedCard(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'X' || c == '*':
+			if run++; run == 4 {
+				return true
+			}
+		case isDigitByte(c) && i >= 2 && s[i-1] == '*' && s[i-2] == '*':
+			return true
+		default:
+			run = 0
+		}
+	}
+	return false
+}
+
 func TestMayLeadPhrase_everyPhrase(t *testing.T) {
 	for _, p := range leadPhrases {
 		if !mayLeadPhrase(p) {
