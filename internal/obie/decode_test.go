@@ -233,6 +233,8 @@ func TestDecode_transactionRules(t *testing.T) {
 		{"account missing", map[string]any{"AccountId": nil}, at + ".AccountId", "missing"},
 		{"account empty", map[string]any{"AccountId": ""}, at + ".AccountId", "missing"},
 		{"account too long", map[string]any{"AccountId": strings.Repeat("9", 41)}, at + ".AccountId", "too long: 41 characters"},
+		{"account of 40 characters in 80 bytes", map[string]any{"AccountId": strings.Repeat("é", 40)}, "", ""},
+		{"account of 41 characters in 82 bytes", map[string]any{"AccountId": strings.Repeat("é", 41)}, at + ".AccountId", "too long: 41 characters"},
 		{"account as number", map[string]any{"AccountId": 22289}, at + ".AccountId", "want string, got number 22289"},
 		{"code without subcode", map[string]any{"BankTransactionCode": map[string]any{"Code": "ReceivedCreditTransfer"}}, at + ".BankTransactionCode.SubCode", "missing"},
 		{"running balance type", map[string]any{"Balance": map[string]any{"Amount": map[string]any{"Amount": "1.00", "Currency": "GBP"}, "CreditDebitIndicator": "Credit", "Type": "Bogus"}}, at + ".Balance.Type", `invalid value "Bogus"`},

@@ -46,11 +46,6 @@ var linePaths = map[string]jsonPath{
 	ResourceParty:       pathOf("$." + ResourceParty),
 }
 
-// jsonSpace holds the bytes JSON allows between tokens. bytes.TrimSpace
-// would also remove Unicode spaces such as U+00A0, which make a line
-// invalid JSON.
-const jsonSpace = " \t\r\n"
-
 // splitLine returns the resource name and the record of an NDJSON line
 // of the common form {"Transaction":{...}}: one key, spelled without
 // escapes, whose value is an object. ok is false for any other line,
@@ -58,11 +53,11 @@ const jsonSpace = " \t\r\n"
 // the line is one well-formed object with exactly one key only when the
 // record itself decodes as one JSON value.
 func splitLine(line []byte) (name string, record []byte, ok bool) {
-	line = bytes.Trim(line, jsonSpace)
+	line = trimJSONSpace(line)
 	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
 		return "", nil, false
 	}
-	rest := bytes.TrimLeft(line[1:len(line)-1], jsonSpace)
+	rest := trimJSONSpace(line[1 : len(line)-1])
 	if len(rest) == 0 || rest[0] != '"' {
 		return "", nil, false
 	}
@@ -83,16 +78,32 @@ func splitLine(line []byte) (name string, record []byte, ok bool) {
 	default:
 		return "", nil, false
 	}
-	rest = bytes.TrimLeft(rest[2+end:], jsonSpace)
+	rest = trimJSONSpace(rest[2+end:])
 	if len(rest) == 0 || rest[0] != ':' {
 		return "", nil, false
 	}
-	record = bytes.Trim(rest[1:], jsonSpace)
+	record = trimJSONSpace(rest[1:])
 	if len(record) == 0 || record[0] != '{' {
 		return "", nil, false
 	}
 	return name, record, true
 }
+
+// trimJSONSpace returns b without the white space that JSON allows
+// between tokens at its ends. bytes.TrimSpace would also remove Unicode
+// spaces such as U+00A0, which make a line invalid JSON, and bytes.Trim
+// builds a set of the bytes to cut at every call.
+func trimJSONSpace(b []byte) []byte {
+	for len(b) > 0 && isJSONSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // addFast decodes a record that splitLine found, validates it and appends
 // it to p. A transaction is scanned first (scanTransaction); anything the

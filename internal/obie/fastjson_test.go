@@ -130,3 +130,28 @@ func transactionsJSON(t *testing.T, p *Payload) []byte {
 	}
 	return b
 }
+
+func TestSplitLine_forms(t *testing.T) {
+	tests := []struct {
+		line, name, record string
+		ok                 bool
+	}{
+		{`{"Transaction":{"AccountId":"A1"}}`, ResourceTransaction, `{"AccountId":"A1"}`, true},
+		{" \t{ \"Balance\" :\r\n {} } \n", ResourceBalance, `{}`, true},
+		{`{"Party":{"PartyId":"P1"} }`, ResourceParty, `{"PartyId":"P1"}`, true},
+		{"\u00a0{\"Account\":{}}", "", "", false},
+		{"{\"Account\":{}}\u00a0", "", "", false},
+		{`{"Other":{}}`, "", "", false},
+		{`{"Transaction":[]}`, "", "", false},
+		{`{"Transaction" {}}`, "", "", false},
+		{`{"Transaction`, "", "", false},
+		{` { } `, "", "", false},
+		{``, "", "", false},
+	}
+	for _, tt := range tests {
+		name, record, ok := splitLine([]byte(tt.line))
+		if ok != tt.ok || name != tt.name || string(record) != tt.record {
+			t.Errorf("splitLine(%q) = %q, %q, %v; want %q, %q, %v", tt.line, name, record, ok, tt.name, tt.record, tt.ok)
+		}
+	}
+}

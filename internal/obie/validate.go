@@ -55,6 +55,9 @@ func (v *validator) required(path jsonPath, value string) bool {
 }
 
 func (v *validator) maxLength(path jsonPath, value string, limit int) {
+	if len(value) <= limit {
+		return // no more characters than bytes
+	}
 	if n := utf8.RuneCountInString(value); n > limit {
 		v.add(path, "too long: %d characters, the maximum is %d", n, limit)
 	}
