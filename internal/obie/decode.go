@@ -193,14 +193,23 @@ func (ld *LineDecoder) Decode(lineNo int, line []byte, p *Payload) bool {
 	before := ld.Errors.Len()
 	r := reporter{list: ld.Errors, source: ld.source, line: lineNo}
 	ld.v.reporter = r
+	// Most transaction lines take the fastest path, scanTransaction.
+	// splitLine takes only ASCII around a record and scanTransaction only
+	// valid UTF-8, so such a line needs no encoding check.
+	name, record, split := splitLine(line)
+	split = split && fastLines
+	if split && name == ResourceTransaction && p.addScanned(ld.v, &ld.orders, record) {
+		return ld.Errors.Len() == before || ld.dropLast(p, name)
+	}
 	if !checkEncoding(r, line, lineNo-1) {
 		return false
 	}
 
-	// Most lines take the fast path: one decode with goccy/go-json. A line
-	// it does not take, or whose record goccy/go-json cannot decode, is
-	// decoded again below, where encoding/json locates the problem.
-	if name, record, ok := splitLine(line); ok && fastLines && p.addFast(ld.v, &ld.orders, name, record) {
+	// Most other lines take the fast path: one decode with goccy/go-json.
+	// A line it does not take, or whose record goccy/go-json cannot
+	// decode, is decoded again below, where encoding/json locates the
+	// problem.
+	if split && p.addFast(ld.v, name, record) {
 		return ld.Errors.Len() == before || ld.dropLast(p, name)
 	}
 

@@ -27,13 +27,6 @@ func validJSON(data []byte) bool {
 	return gojson.Valid(data)
 }
 
-// unmarshalAgain clears the Transaction a failed scan left partly filled
-// and decodes record into it with goccy/go-json.
-func unmarshalAgain(record []byte, t *Transaction) bool {
-	*t = Transaction{}
-	return gojson.Unmarshal(record, t) == nil
-}
-
 // fastLines turns on the fast path of LineDecoder.Decode; tests turn it
 // off to compare both paths.
 var fastLines = true
@@ -105,13 +98,30 @@ func trimJSONSpace(b []byte) []byte {
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
-// addFast decodes a record that splitLine found, validates it and appends
-// it to p. A transaction is scanned first (scanTransaction); anything the
-// scan does not accept is decoded with goccy/go-json. When goccy/go-json
-// cannot decode the record, it returns false and has reported and
-// appended nothing. The caller then decodes the line with encoding/json,
-// which locates the problem.
-func (p *Payload) addFast(v *validator, orders *keyOrders, name string, record []byte) bool {
+// addScanned appends the transaction of a record that splitLine found,
+// validated, when scanTransaction takes the record, and reports whether
+// it did. Otherwise it appends nothing.
+func (p *Payload) addScanned(v *validator, orders *keyOrders, record []byte) bool {
+	p.Transactions = append(p.Transactions, Transaction{})
+	p.parts = append(p.parts, transactionParts{})
+	rec := &p.Transactions[len(p.Transactions)-1]
+	if !scanTransaction(record, rec, &p.parts[len(p.parts)-1], orders) {
+		*rec = Transaction{}
+		p.Transactions = p.Transactions[:len(p.Transactions)-1]
+		p.parts = p.parts[:len(p.parts)-1]
+		return false
+	}
+	v.transaction(linePaths[ResourceTransaction], rec)
+	return true
+}
+
+// addFast decodes a record that splitLine found with goccy/go-json,
+// validates it and appends it to p. A transaction record gets here only
+// when addScanned did not take it. When goccy/go-json cannot decode the
+// record, it returns false and has reported and appended nothing. The
+// caller then decodes the line with encoding/json, which locates the
+// problem.
+func (p *Payload) addFast(v *validator, name string, record []byte) bool {
 	path := linePaths[name]
 	switch name {
 	case ResourceAccount:
@@ -131,8 +141,7 @@ func (p *Payload) addFast(v *validator, orders *keyOrders, name string, record [
 	case ResourceTransaction:
 		p.Transactions = append(p.Transactions, Transaction{})
 		rec := &p.Transactions[len(p.Transactions)-1]
-		p.parts = append(p.parts, transactionParts{})
-		if !scanTransaction(record, rec, &p.parts[len(p.parts)-1], orders) && !unmarshalAgain(record, rec) {
+		if gojson.Unmarshal(record, rec) != nil {
 			p.Transactions = p.Transactions[:len(p.Transactions)-1]
 			return false
 		}
