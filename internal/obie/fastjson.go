@@ -39,6 +39,10 @@ var linePaths = map[string]jsonPath{
 	ResourceParty:       pathOf("$." + ResourceParty),
 }
 
+// transactionLinePath is the path of a transaction record, which addScanned
+// takes from here for every line instead of looking it up in linePaths.
+var transactionLinePath = linePaths[ResourceTransaction]
+
 // splitLine returns the resource name and the record of an NDJSON line
 // of the common form {"Transaction":{...}}: one key, spelled without
 // escapes, whose value is an object. ok is false for any other line,
@@ -111,7 +115,7 @@ func (p *Payload) addScanned(v *validator, orders *keyOrders, record []byte) boo
 		p.parts = p.parts[:len(p.parts)-1]
 		return false
 	}
-	v.transaction(linePaths[ResourceTransaction], rec)
+	v.transaction(transactionLinePath, rec)
 	return true
 }
 
