@@ -77,8 +77,9 @@ CREATE TABLE IF NOT EXISTS transactions
     proprietary_issuer LowCardinality(String),
     category           LowCardinality(String),
     category_rule      LowCardinality(String),
-    -- SHA-256 of the row's content columns, in every table ingest writes:
-    -- a row whose key is stored with the same hash is not inserted again.
+    -- SHA-256 of the row's content columns, in every table ingest writes
+    -- (XXH3 in this table since migration 0020): a row whose key is
+    -- stored with the same hash is not inserted again.
     content_hash       String,
     source             String,
     ingested_at        DateTime64(3, 'UTC')
