@@ -183,7 +183,8 @@ func FuzzScanTransaction(f *testing.F) {
 
 // TestKeyLists_matchIndex checks that each key list and its index
 // function agree, because scanner.key takes a key found at its expected
-// place in a list without calling the index function.
+// place in a list without calling the index function, and that keyOrder
+// has room for the list.
 func TestKeyLists_matchIndex(t *testing.T) {
 	lists := []struct {
 		name  string
@@ -199,6 +200,9 @@ func TestKeyLists_matchIndex(t *testing.T) {
 		{"cash account", cashAccountKeys, cashAccountKey},
 	}
 	for _, l := range lists {
+		if len(l.keys) >= len(keyOrder{}.next) {
+			t.Errorf("%s: %d keys, but keyOrder has room for %d", l.name, len(l.keys), len(keyOrder{}.next)-1)
+		}
 		for i, k := range l.keys {
 			if got := l.index([]byte(k)); got != i {
 				t.Errorf("%s: index(%q) = %d, want %d", l.name, k, got, i)
