@@ -113,8 +113,8 @@ func normalizeOnce(s string) string {
 }
 
 // textFacts holds the properties of a text that the first steps of
-// normalizeOnce test. factsOf finds all of them in one pass, where each
-// step read the whole text before.
+// normalizeOnce test. factsOf finds all of them in one pass over the
+// text, so the steps need no pass of their own.
 type textFacts struct {
 	notUpper    bool // a lower-case ASCII letter or a non-ASCII byte, which strings.ToUpper may change
 	apostrophe  bool
@@ -176,17 +176,11 @@ func joinKeptWords(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for start := 0; start < len(s); {
-		for start < len(s) && isSpace(s[start]) {
-			start++
-		}
-		end := start
-		for end < len(s) && !isSpace(s[end]) {
-			end++
-		}
-		if start == end {
+		from, end := nextField(s, start)
+		if from == end {
 			break
 		}
-		w := s[start:end]
+		w := s[from:end]
 		start = end
 		switch {
 		case isTypeCode(w):
@@ -200,6 +194,20 @@ func joinKeptWords(s string) string {
 		b.WriteString(w)
 	}
 	return b.String()
+}
+
+// nextField returns the bounds of the first field of s at or after start,
+// fields being separated by white space. Both are len(s) when no field is
+// left.
+func nextField(s string, start int) (from, end int) {
+	for start < len(s) && isSpace(s[start]) {
+		start++
+	}
+	end = start
+	for end < len(s) && !isSpace(s[end]) {
+		end++
+	}
+	return start, end
 }
 
 // wordsKept reports whether joinKeptWords would return s unchanged: words
@@ -353,17 +361,11 @@ func joinKeptWordsWithoutReferences(s string) string {
 	}
 
 	for start := 0; start < len(s); {
-		for start < len(s) && isSpace(s[start]) {
-			start++
-		}
-		end := start
-		for end < len(s) && !isSpace(s[end]) {
-			end++
-		}
-		// s[start:end] is one field of joinKeptWords. Its pieces are
+		// s[field:end] is one field of joinKeptWords. Its pieces are
 		// what is left between the references.
-		from := start
-		for i := start; i < end; {
+		field, end := nextField(s, start)
+		from := field
+		for i := field; i < end; {
 			if !isWordByte(s[i]) {
 				i++
 				continue

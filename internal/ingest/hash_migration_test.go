@@ -13,9 +13,9 @@ import (
 )
 
 // TestMigration0020_sameHashAsGo loads transactions whose fields take the
-// forms the SQL of migration 0020 must reproduce, replaces their content
-// hashes by 64 hex digits as SHA-256 left them, runs the migration, and
-// expects every row to hold the hash the loader computed in Go again.
+// forms that the SQL of migration 0020 must reproduce. It then replaces
+// their content hashes by 64 hex digits, as SHA-256 left them, runs the
+// migration, and expects each row to hold the loader's Go hash again.
 func TestMigration0020_sameHashAsGo(t *testing.T) {
 	ctx := context.Background()
 	engine := storetest.New(t)
