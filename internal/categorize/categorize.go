@@ -151,7 +151,7 @@ func (x *text) get() (counterparty, description string) {
 
 // matchText returns the first rule of idx that the counterparty or the
 // narrative matches.
-func (x *text) match(idx phraseIndex, credit bool) (decision, bool) {
+func (x *text) match(idx *phraseIndex, credit bool) (decision, bool) {
 	counterparty, description := x.get()
 	r := min(idx.first(counterparty, credit), idx.first(description, credit))
 	if r == noRule {
@@ -192,7 +192,7 @@ func (c *Categorizer) decide(t *insights.Transaction, memo *loadMemo) decision {
 	// not the shopping the MCC suggests.
 	if isCardPayment(t.MCC, pay) {
 		if !credit && lenderMCC(t.MCC) {
-			if d, ok := words.match(c.lenders, credit); ok {
+			if d, ok := words.match(&c.lenders, credit); ok {
 				return d
 			}
 		}
@@ -207,7 +207,7 @@ func (c *Categorizer) decide(t *insights.Transaction, memo *loadMemo) decision {
 	}
 
 	// Step 4: words naming an obligation or an income source.
-	if d, ok := words.match(c.obligations, credit); ok {
+	if d, ok := words.match(&c.obligations, credit); ok {
 		return d
 	}
 
@@ -218,7 +218,7 @@ func (c *Categorizer) decide(t *insights.Transaction, memo *loadMemo) decision {
 
 	// Step 6: a guess from the merchant's name.
 	if pay.kind != payStandingOrder {
-		if d, ok := words.match(c.merchants, credit); ok {
+		if d, ok := words.match(&c.merchants, credit); ok {
 			return d
 		}
 	}

@@ -229,7 +229,7 @@ func newPhraseIndex(rules []keywordRule) phraseIndex {
 // first returns the index of the first rule whose direction fits and one of
 // whose phrases is a run of whole words of text, or noRule. text is in the
 // form NormalizeCounterparty returns: words separated by single spaces.
-func (idx phraseIndex) first(text string, credit bool) int {
+func (idx *phraseIndex) first(text string, credit bool) int {
 	best := noRule
 	for start := 0; start < len(text); {
 		end := strings.IndexByte(text[start:], ' ')
