@@ -23,6 +23,7 @@ Commands:
   clients    register, list, disable and enable merchants and lenders
   keys       list, rotate and prune the token signing keys
   stats      print stored row counts
+  pulls      list the recorded pulls of linked banks with their outcomes
   quarantine list, count and dismiss records set aside from bank pulls
   overrides  add, list and remove a customer's category overrides
   migrate    apply schema migrations and exit
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, logger *slog.Logg
 		return runKeys(rest, stdout)
 	case "stats":
 		return runStats(ctx, rest, stdout, logger)
+	case "pulls":
+		return runPulls(ctx, rest, stdout, logger)
 	case "quarantine":
 		return runQuarantine(ctx, rest, stdout, logger)
 	case "overrides":

@@ -84,7 +84,7 @@ func runQuarantine(ctx context.Context, args []string, stdout io.Writer, logger 
 			return err
 		}
 		if asJSON {
-			return writeQuarantineJSON(stdout, entries)
+			return writeIndentedJSON(stdout, entries)
 		}
 		printQuarantine(stdout, entries)
 		return nil
@@ -94,7 +94,7 @@ func runQuarantine(ctx context.Context, args []string, stdout io.Writer, logger 
 			return err
 		}
 		if asJSON {
-			return writeQuarantineJSON(stdout, counts)
+			return writeIndentedJSON(stdout, counts)
 		}
 		fmt.Fprintf(stdout, "open %d, stored %d, dismissed %d\n", counts.Open, counts.Stored, counts.Dismissed)
 		return nil
@@ -129,7 +129,7 @@ func printQuarantine(w io.Writer, entries []feeds.QuarantineEntry) {
 	tw.Flush()
 }
 
-func writeQuarantineJSON(w io.Writer, v any) error {
+func writeIndentedJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
