@@ -41,13 +41,9 @@ func runPulls(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	switch filter.Outcome {
-	case "", feeds.OutcomeComplete, feeds.OutcomeIncomplete, feeds.OutcomeFailed:
-	default:
-		return exitError{code: 2, msg: fmt.Sprintf("insights pulls: -outcome %q: want complete, incomplete or failed", filter.Outcome)}
-	}
-	if filter.Limit < 0 {
-		return exitError{code: 2, msg: fmt.Sprintf("insights pulls: -limit %d: want 0 or more", filter.Limit)}
+	// Validate names the field, and each field has a flag of that name.
+	if err := filter.Validate(); err != nil {
+		return exitError{code: 2, msg: "insights pulls: -" + err.Error()}
 	}
 
 	engine, err := storage.open(ctx, logger)

@@ -38,16 +38,25 @@ type PullFilter struct {
 	Limit int
 }
 
-// ListPulls returns the recorded pulls that f selects, the most recently
-// finished first.
-func ListPulls(ctx context.Context, engine store.Engine, f PullFilter) ([]PullRecord, error) {
+// Validate reports an Outcome that is not a pull outcome and a negative
+// Limit.
+func (f PullFilter) Validate() error {
 	switch f.Outcome {
 	case "", OutcomeComplete, OutcomeIncomplete, OutcomeFailed:
 	default:
-		return nil, fmt.Errorf("list pulls: outcome %q: want %s, %s or %s", f.Outcome, OutcomeComplete, OutcomeIncomplete, OutcomeFailed)
+		return fmt.Errorf("outcome %q: want %s, %s or %s", f.Outcome, OutcomeComplete, OutcomeIncomplete, OutcomeFailed)
 	}
 	if f.Limit < 0 {
-		return nil, fmt.Errorf("list pulls: limit %d: want 0 or more", f.Limit)
+		return fmt.Errorf("limit %d: want 0 or more", f.Limit)
+	}
+	return nil
+}
+
+// ListPulls returns the recorded pulls that f selects, the most recently
+// finished first.
+func ListPulls(ctx context.Context, engine store.Engine, f PullFilter) ([]PullRecord, error) {
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("list pulls: %w", err)
 	}
 	query := `SELECT p.pull_id, p.customer_id, p.consent_id, b.bank_id, toUnixTimestamp64Milli(p.started_at),
 toUnixTimestamp64Milli(p.finished_at), toString(p.outcome), toUInt64(p.pages), p.transactions, p.problems
