@@ -54,7 +54,7 @@ func runBank(ctx context.Context, args []string, logger *slog.Logger) error {
 		fmt.Fprintln(fs.Output(), "Usage: insights bank [flags]\n\nServes a local OBIE v3.1 bank (ASPSP) for demos and tests: consents, authorisation,\ntokens and paged account reads over the demo customers' data. Never a real bank.")
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if !strings.HasPrefix(addr, "127.") && !strings.HasPrefix(addr, "localhost:") && !strings.HasPrefix(addr, "[::1]:") {

@@ -28,7 +28,7 @@ func runOperatorKey(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("clients operator-key", flag.ContinueOnError)
 	out := fs.String("out", envOr("INSIGHTS_DATA_DIR", ".data"),
 		"directory to write "+operatorPrivateKeyName+" and "+operatorJWKSName+" to; serve reads the set from its data directory by default")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	privatePath := filepath.Join(*out, operatorPrivateKeyName)
@@ -99,7 +99,7 @@ func runSignStatement(args []string, stdout io.Writer) error {
 	contact := fs.String("contact", "", "e-mail address of the client's operations team")
 	jwksURI := fs.String("jwks-uri", "", "the URL the client publishes its public JWK set at; the only jwks_uri it may register")
 	lifetime := fs.Duration("lifetime", 7*24*time.Hour, "how long the statement may be used to register")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	usage := func(format string, a ...any) error {

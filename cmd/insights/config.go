@@ -150,3 +150,17 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
+
+// parseFlagsOnly parses args as parseFlags does, for a command that takes
+// nothing but flags. An argument left over, often a value whose flag was
+// left out, is rejected with exit status 2 instead of being ignored.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return exitError{code: 2, msg: fmt.Sprintf("insights %s: unexpected argument %q: the command takes only flags (see insights %s -h)",
+			fs.Name(), fs.Arg(0), fs.Name())}
+	}
+	return nil
+}

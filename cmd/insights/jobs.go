@@ -12,12 +12,34 @@ import (
 
 // Lease hold times of the scheduled jobs: each is shorter than the job's
 // period and longer than the spread of the replicas' schedules, so one run
-// per period happens on one replica.
+// per period happens on one replica. holdWithin shortens them for
+// schedules that fire more often.
 const (
 	expiryHold    = 50 * time.Second
 	dailyHold     = time.Hour
 	otherJobsHold = 5 * time.Minute
 )
+
+// holdWithin returns hold, or five sixths of the shortest interval between
+// the next activations of the cron spec when that is shorter. A lease that
+// outlasts the period would make every replica skip the next runs, a
+// restarted process included, because a restart gets a new holder name.
+// An invalid spec returns hold, and registering the job reports it.
+func holdWithin(spec string, location *time.Location, hold time.Duration) time.Duration {
+	schedule, err := cron.ParseStandard(spec)
+	if err != nil {
+		return hold
+	}
+	at := schedule.Next(time.Now().In(location))
+	for range 8 {
+		next := schedule.Next(at)
+		if limit := next.Sub(at) * 5 / 6; limit < hold {
+			hold = limit
+		}
+		at = next
+	}
+	return hold
+}
 
 // startJobs registers the service's periodic work with cron. Every minute
 // it records lapsed requests and rereads the signing key directory. On
@@ -34,19 +56,23 @@ func (m *Main) startJobs() error {
 		return fmt.Errorf("load time zone Europe/London: %w", err)
 	}
 	l := &leases{Engine: m.Engine, Holder: newHolderName(), Logger: m.Logger}
+	// The bank pulls are the only job another package registers.
+	bankHold := holdWithin(m.Config.Feeds.Refresh, london, otherJobsHold)
 	c := cron.New(cron.WithLocation(london),
-		cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger), leaseWrapper(l, m.Logger)))
+		cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger), leaseWrapper(l, m.Logger, bankHold)))
 	if _, err := c.AddJob("@every 1m", leasedJob{name: "request-expiry", hold: expiryHold, fn: m.expireRequests}); err != nil {
 		return fmt.Errorf("schedule request expiry: %w", err)
 	}
-	if _, err := c.AddJob(m.Config.RefreshSchedule, leasedJob{name: "income-refresh", hold: dailyHold, fn: m.refreshIncome}); err != nil {
+	incomeHold := holdWithin(m.Config.RefreshSchedule, london, dailyHold)
+	if _, err := c.AddJob(m.Config.RefreshSchedule, leasedJob{name: "income-refresh", hold: incomeHold, fn: m.refreshIncome}); err != nil {
 		return fmt.Errorf("-refresh-schedule %q: %w", m.Config.RefreshSchedule, err)
 	}
 	if _, err := c.AddJob("@every 1m", localJob(m.reloadKeys)); err != nil {
 		return fmt.Errorf("schedule signing key reload: %w", err)
 	}
 	if m.Config.keyRotationEnabled() {
-		if _, err := c.AddJob(m.Config.KeyRotation, leasedJob{name: "key-rotation", hold: dailyHold, fn: m.rotateKeys}); err != nil {
+		rotationHold := holdWithin(m.Config.KeyRotation, london, dailyHold)
+		if _, err := c.AddJob(m.Config.KeyRotation, leasedJob{name: "key-rotation", hold: rotationHold, fn: m.rotateKeys}); err != nil {
 			return fmt.Errorf("-key-rotation %q: %w", m.Config.KeyRotation, err)
 		}
 	}
@@ -73,8 +99,8 @@ func (j leasedJob) Run() { j.fn() }
 // lease. Jobs registered as plain functions by other packages (the bank
 // pulls) are named job-1, job-2, ... in registration order, which is the
 // same on every replica started with the same flags, and held for
-// otherJobsHold.
-func leaseWrapper(l *leases, logger *slog.Logger) cron.JobWrapper {
+// unnamedHold.
+func leaseWrapper(l *leases, logger *slog.Logger, unnamedHold time.Duration) cron.JobWrapper {
 	var unnamed int
 	return func(j cron.Job) cron.Job {
 		var job leasedJob
@@ -85,7 +111,7 @@ func leaseWrapper(l *leases, logger *slog.Logger) cron.JobWrapper {
 			job = j
 		default:
 			unnamed++
-			job = leasedJob{name: "job-" + strconv.Itoa(unnamed), hold: otherJobsHold, fn: j.Run}
+			job = leasedJob{name: "job-" + strconv.Itoa(unnamed), hold: unnamedHold, fn: j.Run}
 		}
 		return cron.FuncJob(func() {
 			ran, err := l.run(context.Background(), job.name, job.hold, job.fn)

@@ -63,7 +63,7 @@ func keysFlagSet(name string) (*flag.FlagSet, *string) {
 
 func runKeysList(args []string, stdout io.Writer) error {
 	fs, dataDir := keysFlagSet("list")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 
@@ -84,7 +84,7 @@ func runKeysRotate(args []string, stdout io.Writer) error {
 	fs, dataDir := keysFlagSet("rotate")
 	alg := fs.String("signing-alg", envOr("INSIGHTS_SIGNING_ALG", attest.AlgES256),
 		"algorithm of the new key: ES256 or EdDSA (env INSIGHTS_SIGNING_ALG)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if err := attest.CheckSigningAlgorithm(*alg); err != nil {
@@ -108,7 +108,7 @@ func runKeysPrune(args []string, stdout io.Writer) error {
 	fs, dataDir := keysFlagSet("prune")
 	lifetime := fs.Duration("token-lifetime", 10*time.Minute,
 		"longest lifetime of any token the service issued; use the service's -token-lifetime or more")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	if *lifetime < time.Second {

@@ -187,8 +187,8 @@ func TestLeases(t *testing.T) {
 
 func TestLeaseWrapper_jobsAcrossReplicas(t *testing.T) {
 	e := leaseEngine(t)
-	a := leaseWrapper(&leases{Engine: e, Holder: "replica-a"}, quietLogger())
-	b := leaseWrapper(&leases{Engine: e, Holder: "replica-b"}, quietLogger())
+	a := leaseWrapper(&leases{Engine: e, Holder: "replica-a"}, quietLogger(), otherJobsHold)
+	b := leaseWrapper(&leases{Engine: e, Holder: "replica-b"}, quietLogger(), otherJobsHold)
 
 	var leased, local, unnamed atomic.Int32
 	jobsA := []interface{ Run() }{
@@ -228,3 +228,49 @@ func TestLeaseWrapper_jobsAcrossReplicas(t *testing.T) {
 type funcJob func()
 
 func (f funcJob) Run() { f() }
+
+func TestHoldWithin_schedules(t *testing.T) {
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		spec string
+		hold time.Duration
+		want time.Duration
+	}{
+		{"@every 20s", otherJobsHold, 20 * time.Second * 5 / 6},
+		{"@every 6h", otherJobsHold, otherJobsHold},
+		{"@every 1m", expiryHold, expiryHold},
+		{"*/5 * * * *", dailyHold, 250 * time.Second},
+		{"0 3 * * *", dailyHold, dailyHold},
+		{"not a spec", dailyHold, dailyHold},
+	} {
+		if got := holdWithin(tc.spec, london, tc.hold); got != tc.want {
+			t.Errorf("holdWithin(%q, %v) = %v, want %v", tc.spec, tc.hold, got, tc.want)
+		}
+	}
+}
+
+// A job registered as a plain function is held for the hold the wrapper
+// was given, so a replica, or the process after a restart, runs it once
+// that hold has passed.
+func TestLeaseWrapper_unnamedHold(t *testing.T) {
+	e := leaseEngine(t)
+	const hold = 500 * time.Millisecond
+	var runs atomic.Int32
+	job := funcJob(func() { runs.Add(1) })
+	a := leaseWrapper(&leases{Engine: e, Holder: "before-restart"}, quietLogger(), hold)(job)
+	b := leaseWrapper(&leases{Engine: e, Holder: "after-restart"}, quietLogger(), hold)(job)
+
+	a.Run()
+	b.Run()
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("job ran %d times within its hold, want 1", n)
+	}
+	time.Sleep(hold + 100*time.Millisecond)
+	b.Run()
+	if n := runs.Load(); n != 2 {
+		t.Errorf("job ran %d times after its hold, want 2", n)
+	}
+}

@@ -704,3 +704,27 @@ func TestRun_ingestSummary(t *testing.T) {
 		}
 	}
 }
+
+func TestCommands_rejectStrayArgument(t *testing.T) {
+	dataDir := t.TempDir()
+	for _, args := range [][]string{
+		{"pulls", "-data", dataDir, "alice"},
+		{"stats", "-data", dataDir, "extra"},
+		{"migrate", "extra", "-data", dataDir},
+		{"quarantine", "list", "-data", dataDir, "extra"},
+		{"keys", "list", "-data", dataDir, "extra"},
+		{"sample", "extra"},
+		{"serve", "-data", dataDir, "extra"},
+		{"bank", "extra"},
+	} {
+		stray := "extra"
+		if args[0] == "pulls" {
+			stray = "alice"
+		}
+		_, err := cli(t, args...)
+		var exit exitError
+		if !errors.As(err, &exit) || exit.code != 2 || !strings.Contains(exit.msg, `unexpected argument "`+stray+`"`) {
+			t.Errorf("insights %s: %v, want exit 2 naming %q", strings.Join(args, " "), err, stray)
+		}
+	}
+}

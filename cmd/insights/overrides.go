@@ -71,7 +71,7 @@ func runOverrides(ctx context.Context, args []string, stdout io.Writer, logger *
 	default:
 		return exitError{code: 2, msg: fmt.Sprintf("insights overrides: unknown subcommand %q\n\n%s", args[0], overridesUsage)}
 	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlagsOnly(fs, args[1:]); err != nil {
 		return err
 	}
 	if customer == "" {

@@ -16,8 +16,8 @@ import (
 const pullsUsage = `Usage: insights pulls [-customer ID] [-outcome OUTCOME] [-limit N] [-json] [storage flags]
 
 Lists the recorded pulls of linked banks, the most recently finished first:
-when each finished, customer, bank, consent, outcome, pages, transactions,
-duration and its problems. OUTCOME is complete (every page read and
+when each finished, customer, bank, consent, outcome, pages, transactions
+read (stored or unchanged), duration and its problems. OUTCOME is complete (every page read and
 accepted), incomplete (some pages missing or rejected, the rest stored) or
 failed (nothing stored). The table shows the first problem of a pull and a
 count of the rest; -json prints them all.
@@ -38,7 +38,7 @@ func runPulls(ctx context.Context, args []string, stdout io.Writer, logger *slog
 		fmt.Fprint(fs.Output(), pullsUsage)
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 	// Validate names the field, and each field has a flag of that name.
@@ -58,6 +58,10 @@ func runPulls(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	}
 	if asJSON {
 		return writeIndentedJSON(stdout, pulls)
+	}
+	if len(pulls) == 0 && (filter.CustomerID != "" || filter.Outcome != "") {
+		fmt.Fprintln(stdout, "no recorded pulls match the filters")
+		return nil
 	}
 	printPulls(stdout, pulls)
 	return nil

@@ -66,7 +66,7 @@ func TestPulls_listAndFilter(t *testing.T) {
 	if problems, _ := pulls[0]["problems"].([]any); len(problems) != 2 {
 		t.Errorf("problems of p2 = %v, want both", pulls[0]["problems"])
 	}
-	if out := mustCLI(t, "pulls", "-data", dataDir, "-customer", "bob"); !strings.Contains(out, "no pulls recorded") {
+	if out := mustCLI(t, "pulls", "-data", dataDir, "-customer", "bob"); !strings.Contains(out, "no recorded pulls match") {
 		t.Errorf("bob's pulls = %q", out)
 	}
 }

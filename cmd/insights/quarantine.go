@@ -61,7 +61,7 @@ func runQuarantine(ctx context.Context, args []string, stdout io.Writer, logger 
 	default:
 		return exitError{code: 2, msg: fmt.Sprintf("insights quarantine: unknown subcommand %q\n\n%s", args[0], quarantineUsage)}
 	}
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := parseFlagsOnly(fs, args[1:]); err != nil {
 		return err
 	}
 	if limit < 0 {

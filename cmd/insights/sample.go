@@ -18,7 +18,7 @@ func runSample(args []string, stdout io.Writer) error {
 	fs.Int64Var(&cfg.Seed, "seed", def.Seed, "random seed; the same seed and end date give byte-identical files")
 	fs.StringVar(&end, "end", def.End.String(), "last day of the history, YYYY-MM-DD")
 	fs.IntVar(&cfg.Months, "months", def.Months, "months of history")
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
 	}
 

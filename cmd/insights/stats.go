@@ -91,7 +91,7 @@ func openStorageFlags(ctx context.Context, command string, args []string, logger
 		fmt.Fprintf(fs.Output(), "Usage: insights %s [flags]\n\n%s\n", command, storageCommandHelp[command])
 		fs.PrintDefaults()
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return nil, err
 	}
 	return storage.open(ctx, logger)

@@ -262,7 +262,10 @@ func (p *puller) walk(ctx context.Context, resource, accountID, first string, vi
 			if !errors.Is(err, ErrPageRejected) {
 				return false, err
 			}
-			p.problem("page at %s rejected: %v", next, err)
+			// The sink's error starts with the text of ErrPageRejected,
+			// and the problem names the rejection already.
+			reason := strings.TrimPrefix(err.Error(), ErrPageRejected.Error()+": ")
+			p.problem("page at %s rejected: %s", next, reason)
 			complete = false
 		}
 

@@ -391,6 +391,9 @@ func TestRefresh_badRecordLocated(t *testing.T) {
 	if !strings.Contains(problems, want) || !strings.Contains(problems, "$.Data.Transaction[0].Amount.Amount") {
 		t.Errorf("problems = %q, want the source %q and the JSON path of the amount", problems, want)
 	}
+	if strings.Count(problems, "rejected") != 1 {
+		t.Errorf("problems = %q, want the page called rejected once", problems)
+	}
 	// The good pages of the first pull are kept.
 	if c := e.counts("alice"); c.Transactions < 100 {
 		t.Errorf("stored %d transactions, want the good pages kept", c.Transactions)
