@@ -29,6 +29,7 @@ import (
 	"github.com/openbanking-insights/insights/internal/bank"
 	"github.com/openbanking-insights/insights/internal/categorize"
 	"github.com/openbanking-insights/insights/internal/ingest"
+	"github.com/openbanking-insights/insights/internal/store"
 	"github.com/openbanking-insights/insights/internal/store/chdb"
 )
 
@@ -48,6 +49,19 @@ func cli(t *testing.T, args ...string) (string, error) {
 	var out bytes.Buffer
 	err := run(context.Background(), args, &out, quietLogger())
 	return out.String(), err
+}
+
+// openTestStorage opens the embedded storage of dataDir, migrated, as the
+// commands open it. The caller closes it before running a command on the
+// same directory.
+func openTestStorage(t *testing.T, dataDir string) store.Engine {
+	t.Helper()
+	storage := storageConfig{DataDir: dataDir, Database: "insights"}
+	engine, err := storage.open(context.Background(), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine
 }
 
 func mustCLI(t *testing.T, args ...string) string {

@@ -27,11 +27,7 @@ func overridesCLI(t *testing.T, logs *bytes.Buffer, args ...string) (string, err
 // the customer.
 func storedRule(t *testing.T, dataDir, customer, id string) string {
 	t.Helper()
-	storage := storageConfig{DataDir: dataDir, Database: "insights"}
-	engine, err := storage.open(context.Background(), quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine := openTestStorage(t, dataDir)
 	defer engine.Close()
 	rows, err := engine.Query(context.Background(), `SELECT toString(category), toString(category_rule) FROM transactions FINAL
 WHERE customer_id = {c:String} AND transaction_id = {id:String}`, store.P("c", customer), store.P("id", id))

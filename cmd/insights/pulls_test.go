@@ -13,11 +13,7 @@ import (
 // with two problems.
 func insertPulls(t *testing.T, dataDir string) {
 	t.Helper()
-	storage := storageConfig{DataDir: dataDir, Database: "insights"}
-	engine, err := storage.open(context.Background(), quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine := openTestStorage(t, dataDir)
 	defer engine.Close()
 	for _, statement := range []string{
 		`INSERT INTO bank_consents (consent_id, customer_id, bank_id, status, updated_at)

@@ -16,16 +16,12 @@ import (
 // does, with a description and a payee name that no output may show.
 func insertQuarantined(t *testing.T, dataDir string) {
 	t.Helper()
-	storage := storageConfig{DataDir: dataDir, Database: "insights"}
-	engine, err := storage.open(context.Background(), quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine := openTestStorage(t, dataDir)
 	defer engine.Close()
 	record := `{"AccountId":"A1","TransactionId":"TX-991","CreditDebitIndicator":"Debit","Status":"Booked",` +
 		`"BookingDateTime":"2026-11-02T09:00:00Z","Amount":{"Amount":"-42.50","Currency":"GBP"},` +
 		`"TransactionInformation":"SECRET SHOP PURCHASE","CreditorAccount":{"Name":"SECRET PAYEE"}}`
-	err = engine.Exec(context.Background(), `INSERT INTO quarantine (customer_id, source, path, reason, record, quarantined_at)
+	err := engine.Exec(context.Background(), `INSERT INTO quarantine (customer_id, source, path, reason, record, quarantined_at)
 VALUES ('alice', 'pull:p1 /open-banking/v3.1/aisp/accounts/A1/transactions', '$.Data.Transaction[3]',
 '$.Data.Transaction[3].Amount.Amount: invalid amount "-42.50": OBIE amounts are unsigned', {record:String}, now64(3, 'UTC'))`,
 		store.P("record", record))
