@@ -17,10 +17,10 @@ const pullsUsage = `Usage: insights pulls [-customer ID] [-outcome OUTCOME] [-li
 
 Lists the recorded pulls of linked banks, the most recently finished first:
 when each finished, customer, bank, consent, outcome, pages, transactions
-read (stored or unchanged), duration and its problems. OUTCOME is complete (every page read and
-accepted), incomplete (some pages missing or rejected, the rest stored) or
-failed (nothing stored). The table shows the first problem of a pull and a
-count of the rest; -json prints them all.
+read (stored or unchanged), duration and its problems. OUTCOME is complete
+(every page read and accepted), incomplete (some pages missing or rejected,
+the rest stored) or failed (nothing stored). The table shows the first
+problem of a pull and a count of the rest, and -json prints them all.
 
 `
 
@@ -59,8 +59,12 @@ func runPulls(ctx context.Context, args []string, stdout io.Writer, logger *slog
 	if asJSON {
 		return writeIndentedJSON(stdout, pulls)
 	}
-	if len(pulls) == 0 && (filter.CustomerID != "" || filter.Outcome != "") {
-		fmt.Fprintln(stdout, "no recorded pulls match the filters")
+	if len(pulls) == 0 {
+		if filter.CustomerID != "" || filter.Outcome != "" {
+			fmt.Fprintln(stdout, "no recorded pulls match the filters")
+		} else {
+			fmt.Fprintln(stdout, "no pulls recorded")
+		}
 		return nil
 	}
 	printPulls(stdout, pulls)
@@ -68,10 +72,6 @@ func runPulls(ctx context.Context, args []string, stdout io.Writer, logger *slog
 }
 
 func printPulls(w io.Writer, pulls []feeds.PullRecord) {
-	if len(pulls) == 0 {
-		fmt.Fprintln(w, "no pulls recorded")
-		return
-	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FINISHED AT\tCUSTOMER\tBANK\tCONSENT\tOUTCOME\tPAGES\tTRANSACTIONS\tDURATION\tPROBLEMS")
 	for _, p := range pulls {
